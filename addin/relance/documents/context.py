@@ -1,0 +1,159 @@
+"""What a template sees: a Letter turned into preformatted strings (templates/VARIABLES.md).
+
+Every value is formatted here, in the client's language, so templates need no filters and
+an accountant editing one in Word only moves variables around.
+"""
+from __future__ import annotations
+
+from ..formatting import join_words, long_date, money, rate, short_date
+from ..law import INDEMNITY
+from ..letters import Letter
+from ..model import Company, Settings
+from ..stages import label
+
+
+def company_context(company: Company) -> dict:
+    return {
+        "name": company.name,
+        "legal_form": company.legal_form,
+        "capital": _capital(company.capital),
+        "address_lines": _lines(company.address),
+        "postcode": company.postcode,
+        "city": company.city,
+        "siren": company.siren,
+        "rcs": company.rcs,
+        "vat": company.vat,
+        "legal_mentions": legal_mentions(company),
+        "phone": company.phone,
+        "email": company.email,
+        "signatory": company.signatory,
+        "signatory_title": company.signatory_title,
+    }
+
+
+def legal_mentions(company: Company) -> str:
+    """The identity a business letter must show (Code de commerce R123-237), in one line."""
+    parts = []
+    form = company.legal_form.strip()
+    capital = _capital(company.capital)
+    if form and capital:
+        parts.append(f"{form} au capital de {capital}")
+    elif form:
+        parts.append(form)
+    if company.siren.strip():
+        parts.append(f"RCS {company.rcs.strip()} {company.siren.strip()}".replace("  ", " ")
+                     if company.rcs.strip() else f"SIREN {company.siren.strip()}")
+    if company.vat.strip():
+        parts.append(f"TVA {company.vat.strip()}")
+    return " · ".join(parts)
+
+
+def _capital(value: str) -> str:
+    """`20000` → `20 000 €`; text the user wrote (`20 000 euros`) is kept as is."""
+    from ..values import parse_amount
+    try:
+        amount = parse_amount(value)
+    except ValueError:
+        return value.strip()
+    if amount is None:
+        return ""
+    text = money(amount)
+    return text.replace(",00", "") if amount == amount.to_integral_value() else text
+
+
+def _lines(text: str) -> list:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def client_address_lines(letter: Letter) -> list:
+    """The postal lines under the client's name: street lines, postcode and city, country."""
+    c = letter.client
+    lines = _lines(c.address)
+    town = " ".join(x for x in (c.postcode.strip(), c.city.strip()) if x)
+    if town:
+        lines.append(town)
+    if c.country.strip() and c.country.strip().casefold() not in ("france", "fr"):
+        lines.append(c.country.strip())
+    return lines
+
+
+def letter_context(letter: Letter, settings: Settings, as_of) -> dict:
+    lang = letter.client.language
+    c = letter.client
+    first_dates = [long_date(d, lang) for d in letter.first_reminders if d]
+    numbers = [line.invoice.number for line in letter.lines]
+    if lang == "en":
+        subject = (f"Second reminder – unpaid invoice{'s' if len(numbers) > 1 else ''} "
+                   f"{join_words(numbers, 'en')} – {money(letter.total, 'en')}")
+    else:
+        subject = (f"Deuxième relance – facture{'s' if len(numbers) > 1 else ''} impayée"
+                   f"{'s' if len(numbers) > 1 else ''} n° {join_words(numbers)} – "
+                   f"{money(letter.total)}")
+    return {
+        "lang": lang,
+        "company": company_context(settings.company),
+        "client": {
+            "name": c.name,
+            "code": c.code,
+            "contact": c.contact,
+            "address_lines": client_address_lines(letter),
+            "email": c.email,
+            "phone": c.phone,
+        },
+        "place": settings.company.city.strip(),
+        "date": long_date(as_of, lang),
+        "subject": subject,
+        "first_reminder_dates": join_words(first_dates, lang),
+        "invoices": [
+            {
+                "number": line.invoice.number,
+                "invoice_date": short_date(line.invoice.invoice_date),
+                "due_date": short_date(line.invoice.due_date),
+                "amount": money(line.invoice.amount, lang),
+                "paid": money(line.paid, lang),
+                "balance": money(line.balance, lang),
+                "days_late": line.days_late,
+                "penalty": money(penalty, lang),
+            }
+            for line, penalty in zip(letter.lines, letter.penalties)
+        ],
+        "invoice_count": len(letter.lines),
+        "invoices_total": money(letter.invoices_total, lang),
+        "credit_notes": [
+            {
+                "number": line.invoice.number,
+                "invoice_date": short_date(line.invoice.invoice_date),
+                "amount": money(line.balance, lang),
+            }
+            for line in letter.credit_notes
+        ],
+        "credit_notes_total": money(letter.credit_total, lang) if letter.credit_notes else "",
+        "total": money(letter.total, lang),
+        "other_invoices": [
+            {
+                "number": line.invoice.number,
+                "due_date": short_date(line.invoice.due_date),
+                "balance": money(line.balance, lang),
+                "stage": label(line.stage, lang),
+            }
+            for line in letter.others
+        ],
+        "deadline": long_date(letter.deadline, lang),
+        "payment_delay": settings.payment_delay,
+        "formal_notice_delay": settings.formal_notice_delay,
+        "payment": {
+            "transfer": bool(settings.payment.iban.strip()),
+            "iban": settings.payment.iban.strip(),
+            "bic": settings.payment.bic.strip(),
+            "cheque": bool(settings.payment.cheque_payee.strip()),
+            "cheque_payee": settings.payment.cheque_payee.strip(),
+            "card": bool(settings.payment.link.strip()),
+            "link": settings.payment.link.strip(),
+            "cash": letter.cash,
+        },
+        "clientele": letter.client_type.value,
+        "penalty_rate": rate(letter.rate, lang),
+        "penalties_total": money(letter.penalty_total, lang),
+        "indemnity": money(INDEMNITY, lang),
+        "indemnity_total": money(letter.indemnity_total, lang),
+    }

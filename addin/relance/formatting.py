@@ -1,0 +1,48 @@
+"""Dates, amounts and rates written the way a French (or English) reader expects, via Babel.
+
+`3 décembre 2026`, `1 234,56 €`, `12,5 %` (Babel puts the non-breaking spaces French
+typography wants, so an amount never breaks across two lines).
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+
+
+def locale(language: str) -> str:
+    return LOCALES.get(language, "fr_FR")
+
+
+def long_date(day: date | None, language: str = "fr") -> str:
+    return format_date(day, format="long", locale=locale(language)) if day else ""
+
+
+def short_date(day: date | None, language: str = "fr") -> str:
+    """DD/MM/YYYY in both languages: the form invoices and statements use."""
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def money(amount: Decimal | None, language: str = "fr") -> str:
+    if amount is None:
+        return ""
+    return format_currency(amount, "EUR", locale=locale(language))
+
+
+def rate(percent: Decimal | None, language: str = "fr") -> str:
+    if percent is None:
+        return ""
+    number = format_decimal(percent, format="#,##0.00", locale=locale(language))
+    return f"{number}\u00a0%" if language != "en" else f"{number}%"
+
+
+def join_words(items: list[str], language: str = "fr") -> str:
+    """`a`, `a et b`, `a, b et c` (`and` in English)."""
+    if len(items) <= 1:
+        return "".join(items)
+    last = " and " if language == "en" else " et "
+    return ", ".join(items[:-1]) + last + items[-1]

@@ -1,0 +1,168 @@
+"""From invoices to letters: the stage of every invoice on the run's date, then one letter per
+client covering all of its `second_due` invoices, with the amounts the letter states.
+
+Pure: the ledger and the as-of date in, a Plan out.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Optional
+
+from . import law
+from .journal import recorded_second_reminders
+from .model import Anomaly, Client, ClientType, Invoice, Ledger, Location, Settings, Stage
+from .stages import balance_on, days_late, invoice_stage, paid_on
+from .formatting import money
+from .values import fold
+
+OTHER_OVERDUE = (Stage.OVERDUE, Stage.FIRST_SENT)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One invoice at its stage on the run's date (OCA's "credit control line")."""
+
+    invoice: Invoice
+    stage: Stage
+    balance: Decimal
+    paid: Decimal
+    days_late: int
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One client's second reminder: what it claims and what it states beside the claim."""
+
+    client: Client
+    client_type: ClientType
+    type_defaulted: bool
+    lines: tuple  # the second_due invoices claimed
+    credit_notes: tuple  # the client's credit notes, deducted
+    others: tuple  # the client's invoices at the overdue and first_sent stages
+    first_reminders: tuple  # dates of the first reminders these invoices got
+    invoices_total: Decimal
+    credit_total: Decimal  # negative or zero
+    total: Decimal  # claimed: invoices_total + credit_total
+    rate: Optional[Decimal]
+    penalties: tuple  # per line, None when no rate applies
+    penalty_total: Optional[Decimal]
+    indemnity_total: Decimal
+    deadline: date
+    cash: bool
+
+    @property
+    def numbers(self) -> tuple:
+        return tuple(line.invoice.number for line in self.lines)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A run decided: every invoice's line, the letters to write, what to tell the user."""
+
+    as_of: date
+    lines: tuple
+    letters: tuple
+    anomalies: tuple
+
+    @property
+    def responded(self) -> tuple:
+        return tuple(line for line in self.lines if line.stage is Stage.RESPONDED)
+
+    @property
+    def defaulted_type_count(self) -> int:
+        return sum(1 for letter in self.letters if letter.type_defaulted)
+
+
+def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
+    """Every invoice's line on the as-of date; rows whose stage cannot be decided are reported."""
+    recorded = recorded_second_reminders(ledger.journal)
+    lines, anomalies = [], []
+    for inv in ledger.invoices:
+        try:
+            stage = invoice_stage(inv, as_of, ledger.settings,
+                                  recorded.get((inv.client.key, inv.number), ()))
+        except ValueError as err:
+            anomalies.append(Anomaly(f"facture {inv.number} : {err}, ignorée",
+                                     Location(ledger.sheet, inv.row)))
+            continue
+        late = days_late(inv.due_date, as_of) if inv.due_date else 0
+        lines.append(Line(inv, stage, balance_on(inv, as_of), paid_on(inv, as_of), late))
+    return lines, anomalies
+
+
+def plan_run(ledger: Ledger, as_of: date) -> Plan:
+    lines, anomalies = classify(ledger, as_of)
+    letters, skipped = build_letters(lines, as_of, ledger.settings, ledger.sheet)
+    return Plan(as_of, tuple(lines), tuple(letters),
+                tuple(ledger.anomalies) + tuple(anomalies) + tuple(skipped))
+
+
+def build_letters(lines, as_of: date, settings: Settings, sheet: str = "") -> tuple[list, list]:
+    by_client = defaultdict(list)
+    for line in lines:
+        if not line.invoice.excluded:
+            by_client[line.invoice.client.key].append(line)
+    letters, skipped = [], []
+    for key, client_lines in by_client.items():
+        due = [ln for ln in client_lines if ln.stage is Stage.SECOND_DUE]
+        if not due:
+            continue
+        letter = _letter(client_lines, due, as_of, settings)
+        if letter.total <= 0:
+            skipped.append(Anomaly(
+                f"{letter.client.name} : les avoirs ({money(letter.credit_total)}) couvrent les "
+                f"factures à relancer ({money(letter.invoices_total)}) ; pas de lettre, "
+                f"imputez les avoirs",
+                Location(sheet, due[0].invoice.row)))
+            continue
+        letters.append(letter)
+    letters.sort(key=lambda lt: (fold(lt.client.name), lt.client.key))
+    return letters, skipped
+
+
+def merged_client(rows: list) -> Client:
+    """One client from all its rows: each field from the first row where it is filled."""
+    values = {}
+    for f in fields(Client):
+        for inv in rows:
+            value = getattr(inv.client, f.name)
+            if value not in ("", None):
+                values[f.name] = value
+                break
+    values["language"] = next((inv.client.language for inv in rows if inv.client.language == "en"),
+                              "fr")
+    return replace(rows[0].client, **values)
+
+
+def _letter(client_lines, due, as_of: date, settings: Settings) -> Letter:
+    client = merged_client([ln.invoice for ln in client_lines])
+    kind, defaulted = law.client_type(client, settings)
+    credit = tuple(ln for ln in client_lines if ln.stage is Stage.CREDIT_NOTE)
+    others = tuple(ln for ln in client_lines if ln.stage in OTHER_OVERDUE)
+    invoices_total = sum((ln.balance for ln in due), Decimal("0.00"))
+    credit_total = sum((ln.balance for ln in credit), Decimal("0.00"))
+    total = invoices_total + credit_total
+    rate = law.annual_rate(kind, settings)
+    penalties = tuple(law.penalty(ln.balance, rate, ln.days_late) if rate is not None else None
+                      for ln in due)
+    return Letter(
+        client=client,
+        client_type=kind,
+        type_defaulted=defaulted,
+        lines=tuple(due),
+        credit_notes=credit,
+        others=others,
+        first_reminders=tuple(sorted({ln.invoice.first_reminder for ln in due})),
+        invoices_total=invoices_total,
+        credit_total=credit_total,
+        total=total,
+        rate=rate,
+        penalties=penalties,
+        penalty_total=sum(penalties, Decimal("0.00")) if rate is not None else None,
+        indemnity_total=law.INDEMNITY * len(due) if law.indemnity_due(kind) else Decimal("0.00"),
+        deadline=as_of + timedelta(days=settings.payment_delay),
+        cash=law.cash_allowed(total, settings),
+    )

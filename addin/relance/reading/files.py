@@ -1,0 +1,156 @@
+"""Reading a workbook file (.xlsx/.xlsm with openpyxl) or a CSV export into grids and a Ledger.
+
+Recognises, with a clear French message, what is not a readable workbook: a missing file, a
+password-protected workbook, a legacy .xls, a file that is not a spreadsheet at all.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..journal import JOURNAL_SHEET
+from ..model import Ledger, RelanceError
+from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
+from .grid import Grid
+from .ledger import assemble, choose_receivables, find_sheet
+from .receivables import Receivables
+from .settings import SETTINGS_SHEET
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+CSV_SUFFIXES = (".csv", ".txt")
+SETTINGS_CSV_NAMES = ("parametres.csv", "paramètres.csv", "Paramètres.csv", "Parametres.csv")
+
+
+@dataclass
+class WorkbookData:
+    """What a run needs from the file: the ledger, and where the receivables lie in it."""
+
+    ledger: Ledger
+    receivables: Receivables
+    grid: Grid  # the receivables block (for the writer: header row, columns, table)
+    path: Path
+    is_csv: bool
+
+
+def load(path: Path, journal_csv: Optional[Path] = None) -> WorkbookData:
+    path = Path(path)
+    if not path.exists():
+        raise RelanceError(f"Fichier introuvable : {path}")
+    if path.is_dir():
+        raise RelanceError(f"{path} est un dossier, pas un classeur.")
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return _load_csv(path, journal_csv)
+    return _load_xlsx(path)
+
+
+def check_spreadsheet(path: Path) -> None:
+    """Refuse, with the reason, a file openpyxl cannot read as a workbook."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head == OLE_MAGIC:
+        if _is_encrypted(path):
+            raise RelanceError(
+                f"Le classeur {path.name} est protégé par un mot de passe : Relance ne peut pas le "
+                f"lire. Enregistrez-en une copie sans mot de passe (Fichier > Informations > "
+                f"Protéger le classeur > Chiffrer avec mot de passe, puis effacez-le).")
+        raise RelanceError(
+            f"{path.name} est au format Excel 97-2003 (.xls), que Relance ne lit pas. Ouvrez-le dans "
+            f"Excel et enregistrez-le au format « Classeur Excel (.xlsx) ».")
+    if path.suffix.lower() == ".xls":
+        raise RelanceError(f"{path.name} n'est pas un classeur .xls lisible ; enregistrez-le au "
+                           f"format .xlsx.")
+    if not zipfile.is_zipfile(path):
+        raise RelanceError(f"{path.name} n'est pas un classeur Excel (.xlsx, .xlsm) ni un fichier "
+                           f"CSV : Relance ne peut pas le lire.")
+
+
+def _is_encrypted(path: Path) -> bool:
+    import olefile
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            return ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage")
+    except OSError:
+        return False
+
+
+def _load_xlsx(path: Path) -> WorkbookData:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    check_spreadsheet(path)
+    try:
+        wb = openpyxl.load_workbook(path, data_only=True, keep_links=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
+    epoch = EXCEL_EPOCH_1904 if wb.epoch.year == 1904 else EXCEL_EPOCH_1900
+
+    def sheet_grid(name: str, use_table: bool = True) -> Grid:
+        return _sheet_grid(wb[name], epoch, use_table)
+
+    grid = choose_receivables(wb.sheetnames, sheet_grid)
+    settings_name = find_sheet(wb.sheetnames, SETTINGS_SHEET)
+    journal_name = find_sheet(wb.sheetnames, JOURNAL_SHEET)
+    settings = sheet_grid(settings_name, False) if settings_name else None
+    journal = sheet_grid(journal_name, False) if journal_name else None
+    ledger, receivables = assemble(grid, settings, journal, path.name)
+    return WorkbookData(ledger, receivables, grid, path, False)
+
+
+def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
+    from openpyxl.utils.cell import range_boundaries
+
+    table = None
+    if use_table:
+        for candidate in ws.tables.values():
+            if (candidate.headerRowCount or 1) >= 1:
+                table = candidate
+                break
+    if table is not None:
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        max_row -= table.totalsRowCount or 0
+        name = table.displayName or table.name
+    else:
+        min_col, min_row, max_col, max_row = 1, 1, ws.max_column, ws.max_row
+        name = ""
+    rows, formats = [], []
+    for cells in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col):
+        rows.append([c.value for c in cells])
+        formats.append([c.number_format for c in cells])
+    return Grid(ws.title, rows, min_row, min_col, formats, epoch, name)
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+def read_csv_rows(path: Path) -> list:
+    """Rows of a CSV as French accounting software writes them: `;` or `,`, UTF-8 or Windows-1252."""
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise RelanceError(f"{path.name} n'est pas un fichier CSV texte lisible.")
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    first = text.split("\n", 1)[0]
+    delimiter = max(";,\t", key=first.count) if any(c in first for c in ";,\t") else ";"
+    return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def _csv_grid(path: Path, name: str) -> Grid:
+    rows = read_csv_rows(path)
+    return Grid(name, [[v if v.strip() else None for v in row] for row in rows], csv=True)
+
+
+def _load_csv(path: Path, journal_csv: Optional[Path]) -> WorkbookData:
+    grid = _csv_grid(path, path.name)
+    settings_path = next((path.parent / n for n in SETTINGS_CSV_NAMES if (path.parent / n).exists()),
+                         None)
+    settings = _csv_grid(settings_path, settings_path.name) if settings_path else None
+    journal = _csv_grid(journal_csv, journal_csv.name) if journal_csv and journal_csv.exists() else None
+    ledger, receivables = assemble(grid, settings, journal, path.name)
+    return WorkbookData(ledger, receivables, grid, path, True)

@@ -1,0 +1,60 @@
+"""Assembling a Ledger from the grids a reader produced (file or live workbook alike).
+
+Which sheet holds the receivables: `Créances`; failing that, the first sheet whose header
+row is recognised (a `Créances` sheet without a recognisable header is an error).
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from ..journal import JOURNAL_SHEET, parse_journal
+from ..model import Ledger, RelanceError
+from ..values import fold
+from .grid import Grid
+from .headers import find_header_row
+from .receivables import Receivables, parse_receivables
+from .settings import SETTINGS_SHEET, parse_settings
+
+RECEIVABLES_SHEET = "Créances"
+
+
+def find_sheet(names, wanted: str) -> Optional[str]:
+    """The sheet named `wanted`, ignoring case and accents."""
+    return next((n for n in names if fold(n) == fold(wanted)), None)
+
+
+def choose_receivables(names: list, load: Callable[[str], Grid]) -> Grid:
+    """The receivables grid, by SPEC.md's rule; `load` gives a sheet's grid (its table if any)."""
+    named = find_sheet(names, RECEIVABLES_SHEET)
+    if named is not None:
+        return load(named)
+    for name in names:
+        if fold(name) in (fold(SETTINGS_SHEET), fold(JOURNAL_SHEET)):
+            continue
+        grid = load(name)
+        if find_header_row(grid) is not None:
+            return grid
+    raise RelanceError(
+        f"Aucune feuille « {RECEIVABLES_SHEET} » et aucune feuille dont une ligne d'en-têtes soit "
+        f"reconnue (au moins trois colonnes telles que « N° facture », « Client », « Échéance », "
+        f"« Montant TTC »). Feuilles du classeur : {', '.join(f'« {n} »' for n in names) or 'aucune'}.")
+
+
+def assemble(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid],
+             source: str) -> tuple[Ledger, Receivables]:
+    parsed_settings = parse_settings(settings)
+    if not receivables.rows or all(all(v in (None, "") for v in row) for row in receivables.rows):
+        raise RelanceError(f"La feuille « {receivables.sheet} » de {source} est vide : aucune "
+                           f"facture à lire.")
+    parsed = parse_receivables(receivables, parsed_settings.month_first_dates)
+    entries, journal_anomalies = ([], []) if journal is None else \
+        parse_journal(journal.rows, journal.sheet, journal.first_row)
+    ledger = Ledger(
+        invoices=parsed.invoices,
+        settings=parsed_settings,
+        journal=tuple(entries),
+        anomalies=parsed.anomalies + tuple(journal_anomalies),
+        source=source,
+        sheet=receivables.sheet,
+    )
+    return ledger, parsed

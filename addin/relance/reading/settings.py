@@ -1,0 +1,121 @@
+"""Parsing the `Paramètres` sheet (two columns, `Paramètre` and `Valeur`) into Settings.
+
+Keys match like headers (case, accents, punctuation ignored); missing keys keep their
+defaults; a value that cannot be read stops the run, since every letter depends on it.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..model import Company, Payment, RelanceError, Settings
+from ..values import cell_text, fold, is_blank, is_yes, parse_client_type, parse_int, parse_rate
+from .grid import Grid
+
+# folded key -> (section, attribute)
+_KEYS = {
+    "raisonsociale": ("company", "name"),
+    "formejuridique": ("company", "legal_form"),
+    "capitalsocial": ("company", "capital"),
+    "capital": ("company", "capital"),
+    "adresse": ("company", "address"),
+    "codepostal": ("company", "postcode"),
+    "ville": ("company", "city"),
+    "siren": ("company", "siren"),
+    "rcs": ("company", "rcs"),
+    "tva": ("company", "vat"),
+    "ntva": ("company", "vat"),
+    "numerodetva": ("company", "vat"),
+    "telephone": ("company", "phone"),
+    "email": ("company", "email"),
+    "courriel": ("company", "email"),
+    "signataire": ("company", "signatory"),
+    "fonctiondusignataire": ("company", "signatory_title"),
+    "iban": ("payment", "iban"),
+    "bic": ("payment", "bic"),
+    "ordredescheques": ("payment", "cheque_payee"),
+    "liendepaiement": ("payment", "link"),
+    "especes": ("payment", "cash"),
+    "delai2erelance": ("delay", "second_reminder_delay"),
+    "delaimiseendemeure": ("delay", "formal_notice_delay"),
+    "delaidepaiementaccorde": ("delay", "payment_delay"),
+    "tauxpenalites": ("rate", "penalty_rate"),
+    "tauxinteretsmoratoires": ("rate", "public_interest_rate"),
+    "typeclientpardefaut": ("type", "default_client_type"),
+    "dossierdesortie": ("text", "output_folder"),
+    "modeledelettre": ("text", "letter_template"),
+    "formatdesdates": ("date_format", "month_first_dates"),
+}
+
+SETTINGS_SHEET = "Paramètres"
+
+# What `generate` cannot do without, with the key to fill in.
+REQUIRED_FOR_GENERATE = (("name", "Raison sociale"), ("address", "Adresse"),
+                         ("postcode", "Code postal"), ("city", "Ville"))
+
+
+def parse_settings(grid: Optional[Grid]) -> Settings:
+    if grid is None:
+        return Settings(present=False)
+    key_col, value_col, start = _columns(grid)
+    company, payment, top, extra = {}, {}, {}, []
+    for i in range(start, len(grid.rows)):
+        key_raw = grid.value(i, key_col)
+        if is_blank(key_raw):
+            continue
+        key, value = fold(cell_text(key_raw)), grid.value(i, value_col)
+        target = _KEYS.get(key)
+        if target is None:
+            extra.append((key, value))
+            continue
+        section, attr = target
+        where = grid.location(i, value_col, "Valeur")
+        try:
+            if section == "company":
+                company[attr] = cell_text(value).replace("\r\n", "\n")
+            elif section == "payment":
+                payment[attr] = is_yes(value) if attr == "cash" else cell_text(value)
+            elif section == "delay":
+                days = parse_int(value)
+                if days is not None:
+                    top[attr] = days
+            elif section == "rate":
+                top[attr] = parse_rate(value)
+            elif section == "type":
+                if not is_blank(value):
+                    top[attr] = parse_client_type(value)
+            elif section == "date_format":
+                top[attr] = _month_first(value)
+            else:
+                top[attr] = cell_text(value)
+        except ValueError as err:
+            raise RelanceError(
+                f"{where.describe()} : paramètre « {cell_text(key_raw)} », valeur "
+                f"« {cell_text(value)} » : {err}.", where) from None
+    return Settings(company=Company(**company), payment=Payment(**payment), extra=tuple(extra), **top)
+
+
+def _columns(grid: Grid) -> tuple[int, int, int]:
+    """Key and value columns: under `Paramètre`/`Valeur` headers, else the first two columns."""
+    for i, row in enumerate(grid.rows[:20]):
+        folded = [fold(cell_text(v)) for v in row]
+        if "parametre" in folded and "valeur" in folded:
+            return folded.index("parametre"), folded.index("valeur"), i + 1
+    return 0, 1, 0
+
+
+def _month_first(value) -> bool:
+    key = fold(cell_text(value))
+    if key in ("", "jjmmaaaa", "ddmmyyyy"):
+        return False
+    if key in ("mmjjaaaa", "mmddyyyy"):
+        return True
+    raise ValueError("attendu JJ/MM/AAAA ou MM/JJ/AAAA")
+
+
+def missing_for_generate(settings: Settings) -> list[str]:
+    """The settings `generate` needs and does not have, as the keys to fill in."""
+    missing = [key for attr, key in REQUIRED_FOR_GENERATE if not getattr(settings.company, attr).strip()]
+    if not settings.payment.any:
+        missing.append("un moyen de paiement (IBAN, Ordre des chèques, Lien de paiement ou "
+                       "Espèces = oui)")
+    return missing
