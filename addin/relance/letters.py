@@ -88,8 +88,9 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
             anomalies.append(Anomaly(f"facture {inv.number} : {err}, ignorée",
                                      Location(ledger.sheet, inv.row)))
             continue
-        late = days_late(inv.due_date, as_of) if inv.due_date else 0
-        lines.append(Line(inv, stage, balance_on(inv, as_of), paid_on(inv, as_of), late))
+        balance = balance_on(inv, as_of)
+        late = days_late(inv.due_date, as_of) if inv.due_date and balance > 0 else 0
+        lines.append(Line(inv, stage, balance, paid_on(inv, as_of), late))
     return lines, anomalies
 
 

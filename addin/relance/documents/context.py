@@ -8,8 +8,7 @@ from __future__ import annotations
 from ..formatting import join_words, long_date, money, rate, short_date
 from ..law import INDEMNITY
 from ..letters import Letter
-from ..model import Company, Settings
-from ..stages import label
+from ..model import Company, Settings, Stage
 
 
 def company_context(company: Company) -> dict:
@@ -77,6 +76,15 @@ def client_address_lines(letter: Letter) -> list:
     return lines
 
 
+def _other_status(line, lang: str) -> str:
+    """How the letter names another open invoice's state to the client (not our stage label)."""
+    first = line.invoice.first_reminder
+    if line.stage is Stage.FIRST_SENT and first:
+        return f"reminder sent on {short_date(first)}" if lang == "en" else \
+            f"relancée le {short_date(first)}"
+    return "overdue" if lang == "en" else "échue"
+
+
 def letter_context(letter: Letter, settings: Settings, as_of) -> dict:
     lang = letter.client.language
     c = letter.client
@@ -134,7 +142,7 @@ def letter_context(letter: Letter, settings: Settings, as_of) -> dict:
                 "number": line.invoice.number,
                 "due_date": short_date(line.invoice.due_date),
                 "balance": money(line.balance, lang),
-                "stage": label(line.stage, lang),
+                "stage": _other_status(line, lang),
             }
             for line in letter.others
         ],

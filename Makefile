@@ -1,0 +1,38 @@
+# Two commands set up and run everything on a fresh Linux machine:
+#   make demo   creates .venv, installs Relance, runs a second-reminder run on a copy of the sample
+#   make test   runs the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE_DATE := 2026-12-01
+SCRATCH := scratch/demo
+
+.PHONY: demo test install templates workbook clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: install
+	rm -rf $(SCRATCH) && mkdir -p $(SCRATCH)
+	cp workbook/relances.xlsx $(SCRATCH)/
+	$(BIN)/relance generate $(SCRATCH)/relances.xlsx --as-of $(SAMPLE_DATE) --channels courrier
+	@echo
+	@echo "Lettres écrites dans $(SCRATCH)/Relances/$(SAMPLE_DATE)/ ; classeur mis à jour : $(SCRATCH)/relances.xlsx"
+
+test: install
+	$(BIN)/python -m pytest -q -n 2
+
+# Rebuild the committed templates and sample workbook from their scripts.
+templates: install
+	$(BIN)/python templates/build_templates.py --check
+
+workbook: install
+	$(BIN)/python workbook/build_sample.py
+
+clean:
+	rm -rf $(VENV) scratch .pytest_cache

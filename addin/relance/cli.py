@@ -1,0 +1,289 @@
+"""`relance scan` and `relance generate`: the command line of SPEC.md.
+
+Exit 0 on success (nothing to do included), 1 when bad input stopped the run (French
+message on stderr, nothing written), 2 for wrong usage. With --json, stdout holds only JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+
+from . import __version__
+from .formatting import money, short_date
+from .journal import CHANNELS
+from .model import RelanceError
+from .run import Options, RunResult, generate, scan
+from .stages import label
+
+AVAILABLE_CHANNELS = ("courrier",)
+
+
+def _as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date invalide « {text} » (attendu AAAA-MM-JJ)") from None
+
+
+def _channels(text: str) -> tuple:
+    items = tuple(dict.fromkeys(x.strip().lower().replace("e-mail", "email")
+                                for x in text.split(",") if x.strip()))
+    unknown = [x for x in items if x not in CHANNELS]
+    if unknown or not items:
+        raise argparse.ArgumentTypeError(
+            f"canal inconnu : {', '.join(unknown) or '(vide)'} (attendu : courrier, email, sms)")
+    return items
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors in French, exit 2
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="relance", description="Deuxièmes lettres de relance des factures "
+                     "impayées, depuis le classeur des créances.")
+    parser.add_argument("--version", action="version", version=f"relance {__version__}")
+    parser.add_argument("--debug", action="store_true", help="afficher le détail d'une erreur interne")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("scan", help="afficher l'étape de relance de chaque facture")
+    p.add_argument("workbook", type=Path, help="classeur .xlsx/.xlsm ou export .csv")
+    p.add_argument("--as-of", type=_as_of, default=None, help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
+    p.add_argument("--json", action="store_true", help="sortie JSON sur la sortie standard")
+
+    g = sub.add_parser("generate", help="écrire les 2es lettres de relance et les consigner")
+    g.add_argument("workbook", type=Path, help="classeur .xlsx/.xlsm ou export .csv")
+    g.add_argument("--as-of", type=_as_of, default=None, help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
+    g.add_argument("--out", type=Path, default=None, help="dossier de sortie (les fichiers y sont écrits directement)")
+    g.add_argument("--channels", type=_channels, default=tuple(CHANNELS),
+                   help="canaux, liste séparée par des virgules : courrier,email,sms (défaut : les trois)")
+    g.add_argument("--pdf", action="store_true", help="ajouter les PDF des lettres")
+    g.add_argument("--send-email", action="store_true", help="envoyer les e-mails (SMTP configuré)")
+    g.add_argument("--dry-run", action="store_true", help="ne rien écrire, dire ce qui serait écrit")
+    g.add_argument("--json", action="store_true", help="sortie JSON sur la sortie standard")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    as_of = args.as_of or date.today()
+    try:
+        if args.command == "scan":
+            return _scan(args, as_of)
+        return _generate(args, as_of)
+    except RelanceError as err:
+        print(f"Erreur : {err.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrompu : le classeur n'a pas été modifié par cette exécution.", file=sys.stderr)
+        return 1
+    except Exception:
+        if args.debug:
+            raise
+        print("Erreur interne de Relance (ce n'est pas votre fichier) :", file=sys.stderr)
+        print("".join(traceback.format_exc(limit=-3)).rstrip(), file=sys.stderr)
+        print("Relancez avec --debug pour le détail complet et signalez-le.", file=sys.stderr)
+        return 1
+
+
+def _say(*parts) -> None:
+    print(*parts, file=sys.stderr)
+
+
+def _out(args, text: str = "") -> None:
+    """Human output: stdout normally, stderr when stdout is reserved for JSON."""
+    print(text, file=sys.stderr if args.json else sys.stdout)
+
+
+def _report_anomalies(args, anomalies) -> None:
+    if anomalies:
+        _say(f"{len(anomalies)} anomalie(s) :")
+        for a in anomalies:
+            _say(f"  - {a.describe()}")
+
+
+def _anomaly_json(a) -> dict:
+    out = {"message": a.describe()}
+    if a.where:
+        out.update(sheet=a.where.sheet, row=a.where.row, cell=a.where.cell)
+    return out
+
+
+# --- scan --------------------------------------------------------------------------------
+
+def _scan(args, as_of: date) -> int:
+    plan = scan(args.workbook, as_of)
+    if args.json:
+        json.dump([{
+            "invoice": ln.invoice.number,
+            "client": ln.invoice.client.name,
+            "client_code": ln.invoice.client.code,
+            "stage": ln.stage.value,
+            "stage_label": label(ln.stage),
+            "balance": float(ln.balance),
+            "due_date": ln.invoice.due_date.isoformat() if ln.invoice.due_date else None,
+            "days_late": ln.days_late,
+            "row": ln.invoice.row,
+        } for ln in plan.lines], sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        rows = [(ln.invoice.number, ln.invoice.client.name, short_date(ln.invoice.due_date),
+                 money(ln.balance), label(ln.stage)) for ln in plan.lines]
+        _table(("N° facture", "Client", "Échéance", "Reste dû", "Étape"), rows, right={3})
+        counts = {}
+        for ln in plan.lines:
+            counts[ln.stage] = counts.get(ln.stage, 0) + 1
+        print(f"\n{len(plan.lines)} facture(s) au {short_date(as_of)} : " +
+              ", ".join(f"{label(s)} {n}" for s, n in counts.items()))
+    _report_anomalies(args, plan.anomalies)
+    return 0
+
+
+# --- generate ----------------------------------------------------------------------------
+
+def _generate(args, as_of: date) -> int:
+    wanted = args.channels
+    unavailable = [c for c in wanted if c not in AVAILABLE_CHANNELS]
+    if not any(c in AVAILABLE_CHANNELS for c in wanted):
+        raise RelanceError(f"Canal non disponible dans cette version : {', '.join(unavailable)} "
+                           f"(disponible : courrier).")
+    if unavailable:
+        _say(f"Note : canaux {', '.join(unavailable)} pas encore disponibles dans cette version ; "
+             f"seules les lettres (courrier) sont produites.")
+    if args.pdf or args.send_email:
+        _say("Note : --pdf et --send-email ne sont pas encore disponibles dans cette version ; "
+             "ignorés.")
+    progress = _progress_bar()
+    try:
+        result = generate(args.workbook, Options(as_of=as_of, out=args.out, dry_run=args.dry_run),
+                          progress=progress.update if progress else None)
+    finally:
+        if progress:
+            progress.close()
+    if args.json:
+        json.dump(_result_json(result), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    _summary(args, result)
+    return 0
+
+
+def _result_json(result: RunResult) -> dict:
+    plan = result.plan
+    return {
+        "as_of": plan.as_of.isoformat(),
+        "dry_run": result.dry_run,
+        "nothing_to_do": result.nothing_to_do,
+        "output_dir": str(result.output_dir),
+        "letters": [{
+            "client": out.letter.client.name,
+            "client_code": out.letter.client.code,
+            "invoices": list(out.letter.numbers),
+            "total": float(out.letter.total),
+            "files": {channel: str(path) for channel, path in out.files.items()},
+        } for out in result.outputs],
+        "responded": [{"invoice": ln.invoice.number, "client": ln.invoice.client.name,
+                       "response": str(ln.invoice.response)} for ln in plan.responded],
+        "default_client_type_letters": plan.defaulted_type_count,
+        "anomalies": [_anomaly_json(a) for a in plan.anomalies],
+        "backup": str(result.backup) if result.backup else None,
+        "journal": str(result.journal) if result.journal else None,
+        "dates_to_record_by_hand": [{"row": r, "invoice": n, "reason": why}
+                                    for r, n, why in result.manual_dates],
+    }
+
+
+def _summary(args, result: RunResult) -> None:
+    plan = result.plan
+    if result.nothing_to_do:
+        _out(args, f"Rien à faire au {short_date(plan.as_of)} : aucune facture n'attend de 2e "
+                   f"relance (celles déjà relancées ne le sont pas deux fois).")
+    else:
+        verb = "seraient écrites" if result.dry_run else "écrites"
+        n_inv = sum(len(o.letter.lines) for o in result.outputs)
+        _out(args, f"{len(result.outputs)} lettre(s) de 2e relance {verb} ({n_inv} facture(s)) "
+                   f"dans {result.output_dir} :")
+        rows = [(o.letter.client.name, ", ".join(o.letter.numbers), money(o.letter.total),
+                 o.files["courrier"].name) for o in result.outputs]
+        _table(("Client", "Factures", "Total réclamé", "Fichier"), rows, right={2},
+               file=sys.stderr if args.json else sys.stdout)
+        if plan.defaulted_type_count:
+            _out(args, f"{plan.defaulted_type_count} lettre(s) sans « Type client » : le type par "
+                       f"défaut ({_type_name(result)}) a été appliqué.")
+        if result.dry_run:
+            _out(args, "Simulation (--dry-run) : aucun fichier écrit, classeur inchangé.")
+        elif result.backup:
+            _out(args, f"Classeur mis à jour (Date 2e relance, Journal) ; sauvegarde : {result.backup}")
+        elif result.journal:
+            _out(args, f"Journal : {result.journal}")
+        if result.column_added:
+            _out(args, f"Colonne « {result.column_added} » ajoutée à la feuille des créances.")
+        for row, number, why in result.manual_dates:
+            _out(args, f"À reporter à la main : facture {number} (ligne {row}) : Date 2e relance = "
+                       f"{short_date(plan.as_of)} ({why}).")
+    if plan.responded:
+        _out(args, f"{len(plan.responded)} facture(s) avec réponse du client, à suivre par vous :")
+        for ln in plan.responded:
+            response = ln.invoice.response
+            shown = short_date(response) if isinstance(response, date) else response
+            _out(args, f"  - {ln.invoice.number} ({ln.invoice.client.name}) : {shown}")
+    _report_anomalies(args, plan.anomalies)
+
+
+def _type_name(result: RunResult) -> str:
+    from .model import ClientType
+    kinds = {o.letter.client_type for o in result.outputs if o.letter.type_defaulted}
+    names = {ClientType.BUSINESS: "Professionnel", ClientType.PUBLIC: "Public",
+             ClientType.CONSUMER: "Particulier"}
+    return ", ".join(names[k] for k in kinds)
+
+
+def _progress_bar():
+    """A progress bar on stderr, only when a person is watching it."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    class _Bar:
+        def __init__(self):
+            self.bar = None
+
+        def update(self, done, total, name):
+            if self.bar is None:
+                if total < 10:
+                    return
+                self.bar = tqdm(total=total, unit="lettre", file=sys.stderr, leave=False)
+            self.bar.n = done
+            self.bar.set_postfix_str(name[:30])
+
+        def close(self):
+            if self.bar is not None:
+                self.bar.close()
+    return _Bar()
+
+
+def _table(headers, rows, right=(), file=None) -> None:
+    file = file or sys.stdout
+    widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(headers)]
+    widths = [min(w, 60) for w in widths]
+
+    def fmt(row):
+        cells = []
+        for i, value in enumerate(row):
+            text = str(value).replace("\n", " ")
+            text = text if len(text) <= widths[i] else text[:widths[i] - 1] + "…"
+            cells.append(text.rjust(widths[i]) if i in right else text.ljust(widths[i]))
+        return "  ".join(cells).rstrip()
+    print(fmt(headers), file=file)
+    print("  ".join("-" * w for w in widths), file=file)
+    for row in rows:
+        print(fmt(row), file=file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
