@@ -19,7 +19,13 @@ def locale(language: str) -> str:
 
 
 def long_date(day: date | None, language: str = "fr") -> str:
-    return format_date(day, format="long", locale=locale(language)) if day else ""
+    """`3 décembre 2026`; French writes the first of the month `1er décembre 2026`."""
+    if not day:
+        return ""
+    text = format_date(day, format="long", locale=locale(language))
+    if language != "en" and day.day == 1 and text.startswith("1 "):
+        text = "1er " + text[2:]
+    return text
 
 
 def short_date(day: date | None, language: str = "fr") -> str:

@@ -172,12 +172,19 @@ def generate(workbook: Path, options: Options,
 
 
 def _write_letters(result: RunResult, contexts, renderers, folder: Path, progress) -> None:
+    """Render every letter into a staging folder, then give them their final names.
+
+    On failure nothing is left behind: not the staged files, nor the folders this run created.
+    """
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".relance-en-cours-", dir=folder))
     except OSError as err:
+        _remove_empty(created)
         raise RelanceError(f"Impossible de créer le dossier de sortie {folder} ({err.strerror}). "
                            f"Rien n'a été écrit.") from None
+    done = False
     try:
         total = len(result.outputs)
         staged = []
@@ -190,11 +197,22 @@ def _write_letters(result: RunResult, contexts, renderers, folder: Path, progres
                 progress(i, total, out.letter.client.name)
         for temp, final in staged:
             os.replace(temp, final)
+        done = True
     except OSError as err:
         raise RelanceError(f"Écriture impossible dans {folder} ({err.strerror or err}) : le "
                            f"classeur n'a pas été modifié.") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            _remove_empty(created)
+
+
+def _remove_empty(folders) -> None:
+    for path in folders:  # deepest first
+        try:
+            path.rmdir()
+        except OSError:
+            break
 
 
 def _journal_entry(out: LetterOutput, now: datetime, as_of: date, base: Path) -> JournalEntry:

@@ -1,0 +1,44 @@
+"""Shared fixtures: the sample workbook, its reference date, and running the real CLI."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "workbook" / "relances.xlsx"
+SAMPLE_DATE = date(2026, 12, 1)
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def sample_copy(tmp_path) -> Path:
+    """A scratch copy of the sample workbook (the repository's copy is never written)."""
+    dest = tmp_path / "relances.xlsx"
+    shutil.copy2(SAMPLE, dest)
+    return dest
+
+
+def run_cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+    """`relance …` as a subprocess, the way a user or a scheduled job runs it."""
+    full_env = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "relance.cli", *map(str, args)], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, encoding="utf-8",
+                          timeout=300)
+
+
+def run_json(*args, **kw):
+    proc = run_cli(*args, "--json", **kw)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc
+
+
+@pytest.fixture
+def cli():
+    return run_cli

@@ -1,0 +1,215 @@
+"""Bad input: a clear French message naming sheet, cell and value; nothing half-written."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import SAMPLE, SAMPLE_DATE, run_cli
+
+AS_OF = "2026-12-01"
+HEADERS = ["N° facture", "Client", "Échéance", "Montant TTC", "Date 1ère relance"]
+SETTINGS = [("Raison sociale", "Testeur SARL"), ("Adresse", "1 rue du Test"),
+            ("Code postal", "75001"), ("Ville", "Paris"), ("IBAN", "FR7630006000011234567890189")]
+
+
+def make_book(path: Path, rows, headers=HEADERS, settings=SETTINGS) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    if settings is not None:
+        ps = wb.create_sheet("Paramètres")
+        ps.append(["Paramètre", "Valeur"])
+        for key, value in settings:
+            ps.append([key, value])
+    wb.save(path)
+    return path
+
+
+def due_row(number, client="Client A", amount=100):
+    return [number, client, date(2026, 9, 1), amount, date(2026, 10, 1)]
+
+
+def assert_nothing_written(folder: Path, book: Path, before: bytes):
+    assert book.read_bytes() == before
+    assert not (folder / "Relances").exists()
+
+
+def test_missing_required_column_names_it_and_lists_headers(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [["F1", "A", 100, date(2026, 10, 1)]],
+                     headers=["N° facture", "Client", "Montant TTC", "Date 1ère relance"])
+    before = book.read_bytes()
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "« Échéance »" in proc.stderr
+    for header in ("N° facture", "Client", "Montant TTC", "Date 1ère relance"):
+        assert header in proc.stderr
+    assert_nothing_written(tmp_path, book, before)
+
+
+def test_unreadable_date_and_amount_are_reported_and_other_rows_go_on(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [
+        due_row("F1"),
+        ["F2", "Client B", "31/02/2026", 100, date(2026, 10, 1)],
+        ["F3", "Client C", date(2026, 9, 1), "cent euros", date(2026, 10, 1)],
+        due_row("F4", "Client D"),
+    ])
+    proc = run_cli("scan", book, "--as-of", AS_OF, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [x["invoice"] for x in json.loads(proc.stdout)] == ["F1", "F4"]
+    assert "« Créances », cellule C3" in proc.stderr and "31/02/2026" in proc.stderr
+    assert "cellule D4" in proc.stderr and "cent euros" in proc.stderr
+
+
+def test_empty_sheet(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "Créances"
+    wb.save(tmp_path / "vide.xlsx")
+    proc = run_cli("scan", tmp_path / "vide.xlsx")
+    assert proc.returncode == 1
+    assert "Créances" in proc.stderr and "Erreur" in proc.stderr
+
+
+def test_file_that_does_not_exist(tmp_path):
+    proc = run_cli("scan", tmp_path / "absent.xlsx")
+    assert proc.returncode == 1 and "introuvable" in proc.stderr
+
+
+def test_file_that_is_not_a_spreadsheet(tmp_path):
+    path = tmp_path / "photo.xlsx"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    proc = run_cli("scan", path)
+    assert proc.returncode == 1 and "n'est pas un classeur" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_password_protected_workbook(tmp_path):
+    msoffcrypto = pytest.importorskip("msoffcrypto")
+    from msoffcrypto.format.ooxml import OOXMLFile
+    plain = make_book(tmp_path / "plain.xlsx", [due_row("F1")])
+    secret = tmp_path / "secret.xlsx"
+    with open(plain, "rb") as src, open(secret, "wb") as dst:
+        OOXMLFile(src).encrypt("motdepasse", dst)
+    assert msoffcrypto.OfficeFile(open(secret, "rb")).is_encrypted()
+    proc = run_cli("scan", secret)
+    assert proc.returncode == 1 and "mot de passe" in proc.stderr
+
+
+def test_legacy_xls(tmp_path):
+    xlwt = pytest.importorskip("xlwt")
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("Créances")
+    for j, h in enumerate(HEADERS):
+        ws.write(0, j, h)
+    path = tmp_path / "ancien.xls"
+    wb.save(str(path))
+    proc = run_cli("scan", path)
+    assert proc.returncode == 1
+    assert ".xls" in proc.stderr and ".xlsx" in proc.stderr
+
+
+def test_duplicate_invoice_numbers_are_reported_and_never_claimed(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1"), due_row("F1", "Client B"),
+                                           due_row("F2", "Client C")])
+    proc = run_cli("generate", book, "--as-of", AS_OF, "--json", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    letters = json.loads(proc.stdout)["letters"]
+    assert [x["invoices"] for x in letters] == [["F2"]]
+    assert "F1" in proc.stderr and "double" in proc.stderr and "lignes 2, 3" in proc.stderr
+
+
+def test_missing_settings_stop_generate_before_writing(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")], settings=[("Raison sociale", "X")])
+    before = book.read_bytes()
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    for key in ("Adresse", "Code postal", "Ville", "moyen de paiement"):
+        assert key in proc.stderr
+    assert_nothing_written(tmp_path, book, before)
+
+
+def test_missing_settings_sheet_stops_generate_but_not_scan(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")], settings=None)
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1 and "Paramètres" in proc.stderr
+    assert run_cli("scan", book, "--as-of", AS_OF).returncode == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["scan"],
+    ["generate", "x.xlsx", "--as-of", "01/12/2026"],
+    ["generate", "x.xlsx", "--channels", "fax"],
+    ["frobnicate", "x.xlsx"],
+])
+def test_wrong_usage_exits_2(args):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert "erreur" in proc.stderr
+
+
+def test_unknown_template_variable_stops_before_any_file(tmp_path):
+    from docx import Document
+    template = tmp_path / "modele.docx"
+    doc = Document()
+    doc.add_paragraph("Bonjour {{ client.name }}, vous devez {{ montant_du }}.")
+    doc.save(template)
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")],
+                     settings=SETTINGS + [("Modèle de lettre", "modele.docx")])
+    before = book.read_bytes()
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "modele.docx" in proc.stderr and "montant_du" in proc.stderr
+    assert_nothing_written(tmp_path, book, before)
+
+
+def test_unknown_attribute_in_template_stops_before_any_file(tmp_path):
+    from docx import Document
+    template = tmp_path / "modele.docx"
+    doc = Document()
+    doc.add_paragraph("Bonjour {{ client.nom_complet }}.")
+    doc.save(template)
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1"), due_row("F2", "Client B")],
+                     settings=SETTINGS + [("Modèle de lettre", "modele.docx")])
+    before = book.read_bytes()
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "nom_complet" in proc.stderr and "modele.docx" in proc.stderr
+    assert_nothing_written(tmp_path, book, before)
+
+
+def test_template_cannot_reach_python_internals(tmp_path):
+    from docx import Document
+    template = tmp_path / "modele.docx"
+    doc = Document()
+    doc.add_paragraph("{{ client.name.__class__.__mro__ }}")
+    doc.save(template)
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")],
+                     settings=SETTINGS + [("Modèle de lettre", "modele.docx")])
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "object" not in proc.stdout
+
+
+def test_bad_setting_value_names_the_cell(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")],
+                     settings=SETTINGS + [("Délai 2e relance", "quinze")])
+    proc = run_cli("scan", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "Paramètres" in proc.stderr and "B7" in proc.stderr and "quinze" in proc.stderr
+
+
+def test_mixed_day_month_order_stops_naming_two_cells(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [
+        ["F1", "A", "25/02/2026", 100, None],
+        ["F2", "B", "2/25/2026", 100, None],
+    ])
+    proc = run_cli("scan", book)
+    assert proc.returncode == 1
+    assert "C2" in proc.stderr and "C3" in proc.stderr

@@ -1,0 +1,195 @@
+"""The main job on the sample workbook, through the real CLI: letters read back as text."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import SAMPLE_DATE, run_cli, run_json
+from docx_text import docx_text
+
+EXPECTED = {  # client code (or name) -> (invoices, total as printed)
+    "CL001": (["FA-2026-0101", "FA-2026-0102"], "4 675,60 €"),
+    "CL002": (["000123", "FA-2026-0105"], "498,40 €"),
+    "CL003": (["FA-2026-0107"], "1 860,00 €"),
+    "CL004": (["FA-2026-0110", "FA-2026-0111", "FA-2026-0112"], "8 475,50 €"),
+    "CL005": (["FA-2026-0117", "FA-2026-0118"], "2 160,00 €"),
+    "CL006": (["FA-2026-0120"], "12 480,00 €"),
+    "CL007": (["FA-2026-0123", "FA-2026-0124"], "€10,230.00"),
+    "CL008": (["FA-2026-0126"], "2 964,00 €"),
+    "Cabinet Véronique Roussel": (["FA-2026-0129", "FA-2026-0130"], "2 232,00 €"),
+    "CL017": (["FA-2026-0158"], "1 072,80 €"),
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One generate run on a copy of the sample, shared by the tests that read its letters."""
+    import shutil
+    from conftest import SAMPLE
+    folder = tmp_path_factory.mktemp("sample")
+    book = folder / "relances.xlsx"
+    shutil.copy2(SAMPLE, book)
+    result, proc = run_json("generate", book, "--as-of", SAMPLE_DATE.isoformat(),
+                            "--channels", "courrier")
+    letters = {(x["client_code"] or x["client"]): x for x in result["letters"]}
+    texts = {key: docx_text(x["files"]["courrier"]) for key, x in letters.items()}
+    return {"book": book, "result": result, "letters": letters, "texts": texts, "proc": proc}
+
+
+def test_one_letter_per_client_with_its_second_due_invoices_and_total(run):
+    letters = run["letters"]
+    assert set(letters) == set(EXPECTED)
+    for key, (invoices, _) in EXPECTED.items():
+        assert letters[key]["invoices"] == invoices
+        assert all(isinstance(n, str) for n in letters[key]["invoices"])
+    assert letters["CL001"]["total"] == pytest.approx(4675.60)
+    assert letters["CL002"]["total"] == pytest.approx(498.40)
+
+
+def test_json_files_are_absolute_paths_in_the_default_output_folder(run):
+    folder = run["book"].parent / "Relances" / SAMPLE_DATE.isoformat()
+    assert Path(run["result"]["output_dir"]) == folder
+    for letter in run["letters"].values():
+        path = Path(letter["files"]["courrier"])
+        assert path.is_absolute() and path.parent == folder and path.suffix == ".docx"
+        assert path.exists()
+
+
+def test_letter_states_amounts_dates_deadline_and_escaped_name(run):
+    text = run["texts"]["CL001"]
+    assert "Dupont & Fils <Nord>" in text  # escaped in XML, shown exactly in Word
+    assert "&amp;" not in text and "&lt;" not in text
+    for needle in ("FA-2026-0101", "FA-2026-0102", "4 675,60 €", "2 880,00 €",
+                   "Lyon, le 1er décembre 2026",  # place and date
+                   "9 décembre 2026",  # deadline: as-of + 8 days
+                   "20 septembre 2026",  # first reminder
+                   "AV-2026-0007", "-350,00 €",  # credit note deducted
+                   "FR76 1234 5678 9000 0123 4567 858",  # IBAN
+                   "échéancier",  # payment plan offer
+                   "mise en demeure", "recouvrement"):
+        assert needle in text, needle
+    assert "{{" not in text and "{%" not in text
+
+
+def test_business_letter_states_penalties_to_the_cent_and_the_40_euro_indemnity(run):
+    text = run["texts"]["CL004"]
+    # 3 420,00 × 12 % × 104/365 = 116,93 ; 3 760,00 × 12 % × 88/365 = 108,78 ;
+    # 1 295,50 × 12 % × 61/365 = 25,98 → 251,69 ... computed per invoice, rounded each
+    expected = sum(round(b * 0.12 * d / 365 + 1e-9, 2) for b, d in
+                   ((3420.00, 104), (3760.00, 88), (1295.50, 61)))
+    assert f"{expected:.2f}".replace(".", ",") + " €" in text
+    assert "12,00 %" in text
+    assert "L441-10" in text and "D441-5" in text
+    assert "40,00 €" in text and "120,00 €" in text  # 3 invoices × 40 €
+
+
+def test_business_letter_lists_other_overdue_invoices_apart(run):
+    text = run["texts"]["CL004"]
+    assert "FA-2026-0113" in text and "FA-2026-0114" in text
+    claimed = run["letters"]["CL004"]["invoices"]
+    assert "FA-2026-0113" not in claimed and "FA-2026-0114" not in claimed
+
+
+def test_consumer_letter_has_no_penalty_nor_indemnity_but_legal_interest(run):
+    text = run["texts"]["CL005"]
+    assert "1231-6" in text
+    assert "indemnité forfaitaire" not in text and "L441-10" not in text
+    assert "pénalités" not in text
+
+
+def test_public_buyer_letter_cites_moratorium_interest_rule_without_figure(run):
+    text = run["texts"]["CL006"]
+    assert "intérêts moratoires" in text
+    assert "8 points" in text  # no rate set: the legal rule is cited
+    assert "40,00 €" in text
+
+
+def test_english_client_gets_an_english_letter(run):
+    text = run["texts"]["CL007"]
+    assert "Second reminder" in text and "€10,230.00" in text
+    assert "9 December 2026" in text
+    assert "Madame, Monsieur" not in text
+
+
+def test_cash_offered_only_when_total_is_at_most_1000(run):
+    assert "espèces" in run["texts"]["CL002"].lower()  # 498,40 €
+    assert "en espèces" not in run["texts"]["CL004"].lower()  # 8 475,50 €
+
+
+def test_multiline_address_keeps_its_lines(run):
+    lines = run["texts"]["CL004"].splitlines()
+    i = lines.index("Parc d'activités des Sources")
+    assert lines[i + 1] == "Bâtiment C" and lines[i + 2] == "112 avenue des Frênes"
+    assert lines[i + 3] == "38090 Villefontaine"
+
+
+def test_legal_mentions_of_the_sender(run):
+    text = run["texts"]["CL003"]
+    assert "SARL au capital de 20 000 €" in text and "RCS Lyon" in text and "TVA FR" in text
+
+
+def test_workbook_records_dates_and_journal(run):
+    wb = openpyxl.load_workbook(run["book"])
+    ws = wb["Créances"]
+    header = [c.value for c in ws[3]]
+    num, col = header.index("N° facture"), header.index("Date 2e relance")
+    recorded = {row[num].value for row in ws.iter_rows(min_row=4)
+                if row[col].value is not None and row[col].value.date() == SAMPLE_DATE}
+    claimed = {n for x in run["letters"].values() for n in x["invoices"]}
+    assert recorded == claimed
+    journal = list(wb["Journal"].iter_rows(values_only=True))
+    new = [r for r in journal[1:] if r[1] is not None and r[1].date() == SAMPLE_DATE]
+    assert len(new) == len(run["letters"])
+    assert {r[6] for r in new} == {"courrier"} and {r[7] for r in new} == {"généré"}
+    assert {r[9] for r in new} == {"2e relance"}
+    assert Path(run["result"]["backup"]).exists()
+
+
+def test_second_run_writes_nothing_new_and_says_so(run):
+    before = run["book"].read_bytes()
+    proc = run_cli("generate", run["book"], "--as-of", SAMPLE_DATE.isoformat(), "--channels",
+                   "courrier")
+    assert proc.returncode == 0, proc.stderr
+    assert "Rien à faire" in proc.stdout
+    assert run["book"].read_bytes() == before
+    # later days do not repeat it either (those invoices are now second_sent); only invoices
+    # that reached second_due since then get a letter
+    proc = run_cli("generate", run["book"], "--as-of", "2026-12-20", "--json", "--dry-run")
+    later = {n for x in json.loads(proc.stdout)["letters"] for n in x["invoices"]}
+    done = {n for x in run["letters"].values() for n in x["invoices"]}
+    assert later and not later & done
+
+
+def test_summary_lists_responded_invoices_and_default_type(run):
+    result = run["result"]
+    assert {x["invoice"] for x in result["responded"]} == {"FA-2026-0139", "FA-2026-0143"}
+    assert result["default_client_type_letters"] == 1
+    assert "Type client" in run["proc"].stderr  # human summary on stderr with --json
+
+
+def test_human_summary_table(sample_copy):
+    proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--channels",
+                   "courrier")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "10 lettre(s)" in out
+    for header in ("Client", "Factures", "Total réclamé", "Fichier"):
+        assert header in out
+    assert "Dupont & Fils <Nord>" in out and "4 675,60 €" in out.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def test_dry_run_writes_nothing(sample_copy):
+    before = sample_copy.read_bytes()
+    result, _ = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--dry-run")
+    assert len(result["letters"]) == 10 and result["dry_run"] is True
+    assert sample_copy.read_bytes() == before
+    assert sorted(p.name for p in sample_copy.parent.iterdir()) == ["relances.xlsx"]
+
+
+def test_out_option_writes_directly_in_the_folder(sample_copy, tmp_path):
+    out = tmp_path / "lettres"
+    result, _ = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--out", out)
+    assert {Path(x["files"]["courrier"]).parent for x in result["letters"]} == {out}
