@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import traceback
 from datetime import date
@@ -257,7 +258,10 @@ def _progress_bar():
             if self.bar is None:
                 if total < 10:
                     return
-                self.bar = tqdm(total=total, unit="lettre", file=sys.stderr, leave=False)
+                # a terminal that reports no size (0 × 0) would get no bar at all from tqdm
+                size = shutil.get_terminal_size((80, 24))
+                self.bar = tqdm(total=total, unit="lettre", file=sys.stderr, leave=False,
+                                ncols=min(size.columns, 100), nrows=size.lines)
             self.bar.n = done
             self.bar.set_postfix_str(name[:30])
 

@@ -92,11 +92,12 @@ def read(workbook: Path, options: Options):
     data = files.load(workbook)
     folder, root = output_dirs(workbook, data.ledger.settings.output_folder, options.out,
                                options.as_of)
-    journal_path = None
-    if data.is_csv:
-        journal_path = root / csv_journal.JOURNAL_CSV
-        entries, anomalies = csv_journal.read(journal_path)
-        data.ledger = replace(data.ledger, journal=tuple(entries),
+    # A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
+    # a run could not update the workbook and recorded itself there instead.
+    journal_path = root / csv_journal.JOURNAL_CSV
+    entries, anomalies = csv_journal.read(journal_path)
+    if entries or anomalies:
+        data.ledger = replace(data.ledger, journal=data.ledger.journal + tuple(entries),
                               anomalies=data.ledger.anomalies + tuple(anomalies))
     return data, folder, journal_path
 
@@ -120,7 +121,8 @@ def generate(workbook: Path, options: Options,
         raise RelanceError(f"{intro}Paramètres à renseigner dans {where} avant de générer les "
                            f"lettres : " + " ; ".join(missing) + ".")
     plan = plan_run(data.ledger, options.as_of)
-    result = RunResult(plan, folder, journal=journal_path, dry_run=options.dry_run)
+    result = RunResult(plan, folder, journal=journal_path if data.is_csv else None,
+                       dry_run=options.dry_run)
     if not plan.letters:
         return result
 
@@ -148,11 +150,14 @@ def generate(workbook: Path, options: Options,
 
     now = (options.now or datetime.now()).replace(microsecond=0)
     entries = [_journal_entry(out, now, options.as_of, workbook.parent) for out in result.outputs]
-    prepared = None
+    prepared, unsupported = None, ""
     if not data.is_csv:
         dates = {line.invoice.row: options.as_of for out in result.outputs
                  for line in out.letter.lines}
-        prepared = xlsx_record.prepare(workbook, data.grid, data.receivables, dates, entries)
+        try:
+            prepared = xlsx_record.prepare(workbook, data.grid, data.receivables, dates, entries)
+        except xlsx_record.UnsupportedWorkbook as err:
+            unsupported = f"classeur laissé intact : {err}"
     try:
         _write_letters(result, contexts, renderers, folder, progress)
         if prepared is not None:
@@ -165,6 +170,10 @@ def generate(workbook: Path, options: Options,
             result.column_added = prepared.column_added
         else:
             csv_journal.append(journal_path, entries)
+            result.journal = journal_path
+            if unsupported:
+                result.manual_dates = [(line.invoice.row, line.invoice.number, unsupported)
+                                       for out in result.outputs for line in out.letter.lines]
     finally:
         if prepared is not None:
             prepared.discard()

@@ -28,6 +28,10 @@ WORKSHEET_TYPE = REL_NS + "/worksheet"
 WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
 
+class UnsupportedWorkbook(Exception):
+    """The file holds a structure this writer does not edit safely; the workbook is left as is."""
+
+
 def q(tag: str) -> str:
     return f"{{{NS}}}{tag}"
 
@@ -230,7 +234,14 @@ class Sheet:
         self.package, self.part, self.epoch = package, part, epoch
         self.root = package.xml(part)
         self.data = self.root.find(q("sheetData"))
-        self.rows = {int(r.get("r")): r for r in self.data.findall(q("row")) if r.get("r")}
+        if self.root.tag != q("worksheet") or self.data is None:
+            raise UnsupportedWorkbook(f"la feuille {part} n'est pas au format Excel habituel "
+                                      f"(format « Strict Open XML » ?)")
+        rows = self.data.findall(q("row"))
+        if any(r.get("r") is None or any(c.get("r") is None for c in r.findall(q("c")))
+               for r in rows):
+            raise UnsupportedWorkbook(f"la feuille {part} a des cellules sans adresse")
+        self.rows = {int(r.get("r")): r for r in rows}
 
     # reading
     def cell(self, row: int, col: int):

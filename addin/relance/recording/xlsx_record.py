@@ -22,8 +22,10 @@ from ..reading.ledger import find_sheet
 from ..reading.receivables import Receivables
 from ..values import fold
 from .xlsx_cells import (AMOUNT_FORMAT, DATE_FORMAT, DATETIME_FORMAT, Cell, Package, Sheet, Styles,
-                         TableEdit, add_worksheet, request_full_recalc, shared_strings,
-                         workbook_epoch)
+                         TableEdit, UnsupportedWorkbook, add_worksheet, request_full_recalc,
+                         shared_strings, workbook_epoch)
+
+__all__ = ["PreparedWorkbook", "UnsupportedWorkbook", "prepare"]
 
 DATE_COLUMN_WIDTH = 14
 
@@ -50,16 +52,27 @@ class PreparedWorkbook:
 
 def prepare(path: Path, grid: Grid, receivables: Receivables, dates: dict,
             journal_entries: list) -> PreparedWorkbook:
-    """Build the updated workbook: `dates` maps sheet row -> second-reminder date."""
+    """Build the updated workbook: `dates` maps sheet row -> second-reminder date.
+
+    Raises UnsupportedWorkbook when the file cannot be edited safely (the caller then leaves
+    it untouched and says which dates to record by hand)."""
     try:
         package = Package(path)
     except (OSError, ValueError) as err:
         raise RelanceError(f"Impossible de relire {path.name} pour l'enregistrer ({err}).") from None
+    try:
+        return _prepare(package, path, grid, receivables, dates, journal_entries)
+    except (KeyError, AttributeError, TypeError, ValueError, SyntaxError) as err:
+        raise UnsupportedWorkbook(f"structure inattendue ({type(err).__name__}: {err})") from None
+
+
+def _prepare(package: Package, path: Path, grid: Grid, receivables: Receivables, dates: dict,
+             journal_entries: list) -> PreparedWorkbook:
     epoch = workbook_epoch(package)
     styles = Styles(package)
     parts = package.sheet_parts()
     if grid.sheet not in parts:
-        raise RelanceError(f"Feuille « {grid.sheet} » introuvable dans {path.name} à l'écriture.")
+        raise UnsupportedWorkbook(f"feuille « {grid.sheet} » introuvable dans le fichier")
     sheet = Sheet(package, parts[grid.sheet], epoch)
     header_row = grid.first_row + receivables.header_index
     columns = {f: grid.first_col + j for f, j in receivables.columns.items()}
