@@ -51,6 +51,11 @@ def test_a_row_naming_only_two_fields_is_not_the_header():
     assert numbers(result) == ["FA-1"]
 
 
+def test_three_synonyms_of_one_field_do_not_make_a_header_row():
+    g = grid(["Client", "Customer", "Débiteur"], HEADERS, row("FA-1"))
+    assert parse_receivables(g).header_index == 1
+
+
 def test_header_on_row_20_is_found():
     g = grid(*([["note"]] * 19), HEADERS, row("FA-1"))
     assert numbers(parse_receivables(g)) == ["FA-1"]
@@ -251,6 +256,16 @@ def test_total_in_first_cell_is_a_totals_row():
     result = parse_receivables(g)
     assert numbers(result) == ["FA-1", "FA-2"]
     assert result.anomalies == ()
+
+
+def test_client_whose_name_begins_with_total_is_not_a_totals_row():
+    # A real invoice of a client such as TotalEnergies, in a sheet whose first column is the
+    # client: the cell names a company, it does not say "Total".
+    g = grid(["Client", "N° facture", "Échéance", "Montant TTC"],
+             ["TotalEnergies Marketing France", "FA-1", "15/03/2026", "100"],
+             ["Martin", "FA-2", "15/03/2026", "200"])
+    result = parse_receivables(g)
+    assert numbers(result) == ["FA-1", "FA-2"]
 
 
 def test_sous_total_in_number_cell_is_a_totals_row():
@@ -506,3 +521,38 @@ def test_csv_reads_month_first_dates_once_for_the_file(tmp_path):
                     encoding="utf-8")
     invoices = files.load(path).ledger.invoices
     assert [inv.due_date for inv in invoices] == [date(2013, 1, 26), date(2013, 2, 3)]
+
+
+def test_csv_with_title_rows_above_a_comma_separated_header(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("Relevé des créances au 01/12/2026\n\n"
+                    "N° facture,Client,Échéance,Montant TTC\n"
+                    "FA-1,Dupont,15/03/2026,100.00\n", encoding="utf-8")
+    invoices = files.load(path).ledger.invoices
+    assert [(inv.number, inv.amount) for inv in invoices] == [("FA-1", Decimal("100.00"))]
+
+
+def test_csv_title_row_with_a_comma_above_a_semicolon_separated_header(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("Export des créances, arrêté au 01/12/2026\n"
+                    "N° facture;Client;Échéance;Montant TTC\n"
+                    "FA-1;Dupont;15/03/2026;100,00\n", encoding="utf-8")
+    invoices = files.load(path).ledger.invoices
+    assert [(inv.number, inv.amount) for inv in invoices] == [("FA-1", Decimal("100.00"))]
+
+
+def test_csv_with_a_title_row_without_separator_above_a_semicolon_header(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("Relevé des créances\nN° facture;Client;Échéance;Montant TTC\n"
+                    "FA-1;Dupont;15/03/2026;100,00\n", encoding="utf-8")
+    assert [inv.number for inv in files.load(path).ledger.invoices] == ["FA-1"]
+
+
+def test_csv_unreadable_value_names_the_line_and_the_column(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("N° facture;Client;Échéance;Montant TTC\nFA-1;Dupont;31/02/2026;100\n"
+                    "FA-2;Dupont;15/03/2026;100\n", encoding="utf-8")
+    data = files.load(path)
+    assert [inv.number for inv in data.ledger.invoices] == ["FA-2"]
+    text = data.ledger.anomalies[0].describe()
+    assert "export.csv" in text and "ligne 2" in text and "Échéance" in text and "31/02/2026" in text

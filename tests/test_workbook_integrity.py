@@ -31,6 +31,9 @@ from workbooks import (AS_OF, CT_NS, FIRST_DATA_ROW, HEADER_ROW, JOURNAL_HEADERS
                        c14n, excelify, expected_covered, expected_letters, q, rels_name,
                        sheet_cells, sheet_parts, write_csv_export, xml, zip_parts)
 
+# openpyxl (used here only to inspect) drops the Excel 2010 data bar extension on reading.
+pytestmark = pytest.mark.filterwarnings("ignore:Conditional Formatting extension:UserWarning")
+
 XLWINGS_XLSM = (Path(openpyxl.__file__).resolve().parents[1] / "xlwings" / "quickstart.xlsm")
 MACRO_CT = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -94,7 +97,7 @@ def features(path: Path) -> dict:
                          if c.comment is not None},
             "tables": {name: (t.ref, [col.name for col in t.tableColumns],
                               t.tableStyleInfo.name if t.tableStyleInfo else None)
-                       for name, t in ws.tables.items()},
+                       for name, t in ((t.displayName, t) for t in ws.tables.values())},
             "widths": {k: d.width for k, d in ws.column_dimensions.items() if d.customWidth},
             "heights": {k: d.height for k, d in ws.row_dimensions.items() if d.height},
             "values": {c.coordinate: c.value for c in cells if c.value is not None},
@@ -120,10 +123,11 @@ class Run:
     out_after_second: dict = None
     dir_after_first: list = None
     dir_after_second: list = None
+    journal: bool = True  # the workbook had a Journal sheet
+    column: bool = True  # the workbook had a `Date 2e relance` column
 
 
 def run_twice(path: Path, out: Path) -> Run:
-    original = path.with_name("original-" + path.name)
     original_dir = path.parent / "originals"
     original_dir.mkdir(exist_ok=True)
     original = original_dir / path.name
@@ -186,6 +190,8 @@ def test_generate_succeeds_and_writes_one_letter_per_client(run):
     assert len(docx) == len(letters), docx
     assert not [n for n in run.out_after_first if n.startswith(".")], \
         "staging or temporary files left in the output folder"
+    # recorded in the workbook itself, not in the journal.csv fallback for unsupported files
+    assert "journal.csv" not in run.out_after_first, run.first.stdout + run.first.stderr
 
 
 def test_no_part_lost_and_untouched_parts_byte_identical(run):
@@ -282,8 +288,28 @@ def test_receivables_sheet_changes_only_the_second_reminder_cells(run):
         assert float(c.find(q("v")).text) == serial
         assert is_date_format(style_format(run.after, c.get("s"))), \
             f"{date_col}{row}: not a date format ({style_format(run.after, c.get('s'))})"
-        if run.column:  # the existing cell's style (fill, date format) is kept
+        if run.column and row != 5:  # the existing cell's style (fill, date format) is kept
             assert c.get("s") == old_cells[f"{date_col}{row}"].get("s")
+    if run.column:  # F-002 had no <c> for the column: inserted between its neighbours
+        assert f"{date_col}5" not in old_cells
+
+
+def test_receivables_cells_stay_in_column_order_and_inside_dimension(run):
+    from openpyxl.utils.cell import column_index_from_string, range_boundaries
+    part = receivables_part(run.after)
+    root = xml(run.after[part])
+    min_col, min_row, max_col, max_row = range_boundaries(root.find(q("dimension")).get("ref"))
+    rows = root.find(q("sheetData")).findall(q("row"))
+    assert [int(r.get("r")) for r in rows] == sorted(int(r.get("r")) for r in rows)
+    for r in rows:
+        cols = [column_index_from_string(column_of(c.get("r"))) for c in r.findall(q("c"))]
+        assert cols == sorted(set(cols)), f"row {r.get('r')}: cells out of column order {cols}"
+        assert all(c.get("r").endswith(r.get("r")) for c in r.findall(q("c")))
+        if cols:
+            assert min_col <= cols[0] and cols[-1] <= max_col and min_row <= int(r.get("r")) <= max_row
+            if r.get("spans"):
+                lo, hi = (int(x) for x in r.get("spans").split(":"))
+                assert lo <= cols[0] and cols[-1] <= hi, f"row {r.get('r')}: spans {lo}:{hi}"
 
 
 def test_receivables_sheet_structure_unchanged(run):
@@ -361,7 +387,8 @@ def test_features_equal_after_reopen(run):
             assert n["widths"] == o["widths"], f"{title}: column widths changed"
         if title == SHEET:
             assert {k: v for k, v in n["values"].items() if k not in intended} == o["values"]
-            assert {k: v for k, v in n["formats"].items() if k not in intended} == \
+            # (the grid openpyxl iterates grows with the added column: compare old cells)
+            assert {k: n["formats"].get(k) for k in o["formats"] if k not in intended} == \
                    {k: v for k, v in o["formats"].items() if k not in intended}
             for ref in intended - {f"{date_col}{HEADER_ROW}"}:
                 assert n["values"][ref] == datetime.combine(AS_OF, datetime.min.time())
@@ -427,6 +454,36 @@ def test_second_run_writes_nothing(run):
     assert run.dir_after_second == run.dir_after_first
 
 
+def test_general_formatted_date_cells_keep_fill_border_and_font(tmp_path):
+    """A `Date 2e relance` column the user formatted by hand (fill, border, font) but left in
+    the General number format: the written cells need a date format, and must keep the rest
+    of their format ("never lose a format")."""
+    from openpyxl.styles import Border, Font, PatternFill, Side
+    path = build_receivables_workbook(tmp_path / "créances.xlsx", second_column=True)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET]
+    for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + 9):
+        c = ws.cell(r, 11)  # K = Date 2e relance
+        c.number_format = "General"
+        c.fill = PatternFill("solid", fgColor="FFF2CC")
+        c.border = Border(left=Side("thin"), right=Side("thin"))
+        c.font = Font(color="0000FF", italic=True)
+    wb.save(path)
+    proc = generate(path, tmp_path / "sortie")
+    assert proc.returncode == 0, proc.stderr
+    ws = openpyxl.load_workbook(path)[SHEET]
+    for row in expected_covered(True).values():
+        c = ws.cell(row, 11)
+        assert c.value == datetime.combine(AS_OF, datetime.min.time())
+        assert is_date_format(c.number_format), c.number_format
+        lost = [what for what, ok in (
+            ("fill", c.fill.fgColor.rgb == "00FFF2CC"),
+            ("border", (c.border.left.style, c.border.right.style) == ("thin", "thin")),
+            ("font", c.font.italic and c.font.color is not None
+             and c.font.color.rgb == "000000FF")) if not ok]
+        assert not lost, f"K{row}: format lost when the date was written: {lost}"
+
+
 # --- .xlsm with a real VBA project --------------------------------------------------------
 
 @pytest.mark.skipif(not XLWINGS_XLSM.exists(), reason="xlwings quickstart.xlsm not installed")
@@ -445,6 +502,7 @@ def test_xlsm_keeps_vba_project_and_macro_content_type(tmp_path):
     proc = generate(path, out)
     assert proc.returncode == 0, proc.stderr
     after = zip_parts(path)
+    assert not (out / "journal.csv").exists(), proc.stdout + proc.stderr
     assert after["xl/vbaProject.bin"] == vba
     assert set(before) <= set(after)
     overrides = {e.get("PartName"): e.get("ContentType")
@@ -470,6 +528,7 @@ def test_1904_workbook_dates_read_back_as_the_as_of_date(tmp_path):
     before = features(path)
     proc = generate(path, tmp_path / "sortie")
     assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "sortie" / "journal.csv").exists(), proc.stdout + proc.stderr
     wb = openpyxl.load_workbook(path)
     assert wb.epoch.year == 1904
     ws = wb[SHEET]
@@ -534,6 +593,7 @@ def test_sample_workbook_keeps_everything(sample_copy, tmp_path):
     before_parts = zip_parts(sample_copy)
     proc = generate(sample_copy, tmp_path / "sortie", as_of=SAMPLE_DATE)
     assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "sortie" / "journal.csv").exists(), proc.stdout + proc.stderr
     after = features(sample_copy)
     after_parts = zip_parts(sample_copy)
 

@@ -184,7 +184,7 @@ def build_receivables_workbook(path: Path, *, journal: bool = True, second_colum
             ws.cell(r, col[h]).number_format = DATE_FMT
         for h in ("Montant TTC", "Montant réglé", "Reste dû"):
             ws.cell(r, col[h]).number_format = AMOUNT_FMT
-        if second_column:
+        if second_column and number != "F-002":  # F-002: no cell at all, to be inserted
             cell = ws.cell(r, col["Date 2e relance"])
             cell.number_format = DATE_FMT  # styled, empty cells: the writer must keep the style
             cell.fill = PatternFill("solid", fgColor="FFF2CC")
@@ -387,10 +387,23 @@ SST_TYPE = REL_NS + "/sharedStrings"
 SST_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 
 
+X14_DATABAR = (
+    '<extLst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<ext xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main" '
+    'uri="{78C0D931-6437-407d-A8EE-F0AAD7539E65}"><x14:conditionalFormattings>'
+    '<x14:conditionalFormatting xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+    '<x14:cfRule type="dataBar" id="{A1B2C3D4-0000-4000-8000-000000000001}">'
+    '<x14:dataBar minLength="0" maxLength="100" gradient="0"><x14:cfvo type="autoMin"/>'
+    '<x14:cfvo type="autoMax"/><x14:negativeFillColor rgb="FFFF0000"/>'
+    '<x14:axisColor rgb="FF000000"/></x14:dataBar></x14:cfRule><xm:sqref>G4:G12</xm:sqref>'
+    '</x14:conditionalFormatting></x14:conditionalFormattings></ext></extLst>')
+
+
 def excelify(path: Path) -> Path:
     """Rewrite an openpyxl-written package the way Excel stores it: text in a shared-strings
     part (openpyxl 3.1 writes inline strings), rows with `spans` and `x14ac:dyDescent`, the
-    worksheet declaring the `mc`/`x14ac` namespaces. Other parts are copied as they are."""
+    worksheet declaring the `mc`/`x14ac` namespaces, an Excel 2010 data bar (`extLst`) on
+    the first sheet. Other parts are copied as they are."""
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         parts = {i.filename: zf.read(i.filename) for i in infos}
@@ -406,6 +419,8 @@ def excelify(path: Path) -> Path:
             root.set(k, v)
         for child in list(old):
             root.append(child)
+        if name == "xl/worksheets/sheet1.xml" and root.find(q("extLst")) is None:
+            root.append(etree.fromstring(X14_DATABAR))  # Excel 2010 data bar extension
         for row in root.iter(q("row")):
             cols = [openpyxl.utils.column_index_from_string(
                 "".join(ch for ch in c.get("r") if ch.isalpha())) for c in row.findall(q("c"))]

@@ -31,7 +31,8 @@ def to_cents(amount: Decimal) -> Decimal:
 
 def fold(text: str) -> str:
     """Lower case, no accents, letters and digits only: the key headers and settings match on."""
-    text = unicodedata.normalize("NFKD", str(text))
+    text = str(text).replace("\u00ba", "").replace("\u00b0", "")  # N° / Nº (ordinal signs)
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = re.sub(r"\(\s*(€|eur|euros?)\s*\)\s*$", "", text.strip())
     return re.sub(r"[^0-9a-z]", "", text)
@@ -155,16 +156,26 @@ def _normalise_separators(text: str) -> str:
     if "," in text and "." in text:
         decimal_sep = "," if text.rfind(",") > text.rfind(".") else "."
         group_sep = "." if decimal_sep == "," else ","
-        return text.replace(group_sep, "").replace(decimal_sep, ".")
+        whole, _, fraction = text.rpartition(decimal_sep)
+        if decimal_sep in whole or not _grouped(whole.split(group_sep)):
+            return text  # 1.234,5,6 or 12,34.5: not an amount
+        return whole.replace(group_sep, "") + "." + fraction
     for sep in (",", "."):
         if sep in text:
             parts = text.split(sep)
-            # 1.234.567 or 1,234 (one leading group, three digits after): thousands.
-            if len(parts) > 2 or (len(parts[1]) == 3 and parts[0] not in ("", "0")
-                                  and len(parts[0]) <= 3):
+            if len(parts) > 2:  # 1.234.567: thousands, every group of three digits
+                return text.replace(sep, "") if _grouped(parts) else text
+            # 1,234 (one leading group, three digits after): thousands.
+            if len(parts[1]) == 3 and parts[0] not in ("", "0") and len(parts[0]) <= 3:
                 return text.replace(sep, "")
             return text.replace(sep, ".")
     return text
+
+
+def _grouped(parts) -> bool:
+    """Digit groups of a number written with thousands separators: 1 to 3 digits, then threes."""
+    return (len(parts[0]) in (1, 2, 3) and parts[0].isdigit()
+            and all(len(p) == 3 and p.isdigit() for p in parts[1:]))
 
 
 def parse_int(value) -> int | None:

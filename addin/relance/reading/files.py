@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,9 +137,22 @@ def read_csv_rows(path: Path) -> list:
             break
         except UnicodeDecodeError:
             continue
-    first = text.split("\n", 1)[0]
-    delimiter = max(";,\t", key=first.count) if any(c in first for c in ";,\t") else ";"
+    delimiter = _delimiter(text.splitlines()[:50])
     return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def _delimiter(lines: list) -> str:
+    """The separator that splits the most lines into the same number of fields: title lines
+    above the header, or a comma inside a `;`-separated amount, do not mislead it."""
+    best, best_score = ";", 0
+    for candidate in ";,\t":
+        counts = Counter(len(row) for row in csv.reader(lines, delimiter=candidate) if len(row) > 1)
+        if counts:
+            fields, lines_with_it = max(counts.items(), key=lambda kv: (kv[1] * (kv[0] - 1), kv[0]))
+            score = lines_with_it * (fields - 1)
+            if score > best_score:
+                best, best_score = candidate, score
+    return best
 
 
 def _csv_grid(path: Path, name: str) -> Grid:

@@ -7,6 +7,7 @@ raises RelanceError.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Optional
@@ -54,7 +55,7 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
     data = list(range(header_index + 1, len(grid.rows)))
     month_first = _date_order(grid, data, columns, headers, month_first_setting)
 
-    non_blank = [i for i in data if any(not is_blank(v) for v in grid.rows[i])]
+    non_blank = [i for i in data if not _is_blank_row(grid, i, columns)]
     last = non_blank[-1] if non_blank else header_index
     invoices, anomalies = [], []
     inv_col = columns["invoice"]
@@ -74,6 +75,22 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
     invoices, duplicates = _flag_duplicates(invoices, grid.sheet)
     return Receivables(tuple(invoices), tuple(anomalies + duplicates), header_index, columns,
                        month_first, last)
+
+
+_IDENTITY = ("invoice", "client", "client_code", "amount", "paid")
+
+
+def _is_blank_row(grid: Grid, i: int, columns) -> bool:
+    """Empty, or holding only what formulas filled down a sheet show on unused rows (a balance
+    of 0, an empty text): no invoice number, client, amount or payment."""
+    row = grid.rows[i]
+    if all(is_blank(v) for v in row):
+        return True
+    if any(not is_blank(grid.value(i, columns[f])) for f in _IDENTITY if f in columns):
+        return False
+    others = [v for j, v in enumerate(row) if j not in {columns.get(f) for f in _IDENTITY}]
+    return all(is_blank(v) or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
+               for v in others)
 
 
 def _quote_list(items) -> str:
@@ -105,16 +122,21 @@ def invoice_number(value, number_format: str = "General") -> str:
     return cell_text(value)
 
 
-_TOTALS = ("total", "soustotal", "totalgeneral", "subtotal")
+# `Total`, `TOTAL :`, `Sous-total client X`, `Total général` — but not `TotalEnergies`.
+_TOTAL_WORD = re.compile(r"^(sous[\s\-]*|sub[\s\-]*)?total(?![a-z0-9])")
 
 
 def _says_total(value) -> bool:
-    text = fold(cell_text(value))
-    return any(text.startswith(t) for t in _TOTALS)
+    text = unicodedata.normalize("NFKD", cell_text(value)).encode("ascii", "ignore").decode()
+    return bool(_TOTAL_WORD.match(text.strip().casefold()))
 
 
 def _is_totals(row, number: str, is_last: bool, columns, grid: Grid, i: int) -> bool:
-    if (row and _says_total(row[0])) or _says_total(number):
+    """A totals row: its number cell says Total, or its first cell does while no invoice number
+    stands beside it (a client called `Total Bâtiment` in column A still has its invoices)."""
+    if _says_total(number):
+        return True
+    if row and _says_total(row[0]) and (not number or columns["invoice"] == 0):
         return True
     if is_last and not number:
         return any(not is_blank(grid.value(i, columns[f]))

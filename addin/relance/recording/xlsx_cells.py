@@ -175,6 +175,24 @@ class Styles:
         self.dirty = True
         return len(self.cell_xfs) - 1
 
+    def with_number_format(self, style_index: int, format_code: str) -> int:
+        """The user's cell format (fill, border, font, alignment) with that number format: an
+        identical existing one, else a copy added once."""
+        xfs = self.cell_xfs.findall(q("xf"))
+        if not 0 <= style_index < len(xfs):
+            return self.style_for(format_code)
+        clone = etree.fromstring(etree.tostring(xfs[style_index]))
+        clone.set("numFmtId", str(self._num_fmt_id(format_code)))
+        clone.set("applyNumberFormat", "1")
+        wanted = etree.tostring(clone)
+        for i, xf in enumerate(xfs):
+            if etree.tostring(xf) == wanted:
+                return i
+        self.cell_xfs.append(clone)
+        self.cell_xfs.set("count", str(len(self.cell_xfs)))
+        self.dirty = True
+        return len(self.cell_xfs) - 1
+
     def _num_fmt_id(self, code: str) -> int:
         if code == "General":
             return 0

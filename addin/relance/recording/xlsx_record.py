@@ -87,12 +87,9 @@ def _prepare(package: Package, path: Path, grid: Grid, receivables: Receivables,
         if sheet.has_formula(row, col):
             skipped.append((row, "la cellule contient une formule"))
             continue
-        style = next((s for s in (sheet.style_of(row, col),
-                                  sheet.style_of(row, columns.get("first_reminder", 0)),
-                                  sheet.style_of(row, columns["due_date"]))
-                      if styles.is_date_style(s)), None)
-        if style is None:
-            style = styles.style_for(DATE_FORMAT)
+        style = _date_style(styles, sheet.style_of(row, col),
+                            sheet.style_of(row, columns.get("first_reminder", 0)),
+                            sheet.style_of(row, columns["due_date"]))
         sheet.set(row, col, Cell(day, style))
     sheet.save()
 
@@ -110,6 +107,17 @@ def _prepare(package: Package, path: Path, grid: Grid, receivables: Receivables,
         raise RelanceError(f"Impossible d'écrire à côté de {path.name} ({err}) : le classeur n'a "
                            f"pas été modifié.") from None
     return PreparedWorkbook(path, Path(temp), skipped, added)
+
+
+def _date_style(styles: Styles, own, *neighbours) -> int:
+    """The cell's own format when it shows dates; else its own look (fill, border, font) with a
+    date number format; for a cell without format, that of a neighbouring date cell."""
+    if styles.is_date_style(own):
+        return own
+    if own is not None and own != 0:
+        return styles.with_number_format(own, DATE_FORMAT)
+    return next((s for s in neighbours if styles.is_date_style(s)), None) or \
+        styles.style_for(DATE_FORMAT)
 
 
 def _add_date_column(sheet: Sheet, grid: Grid, header_row: int) -> int:
