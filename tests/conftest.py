@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "workbook" / "relances.xlsx"
 SAMPLE_DATE = date(2026, 12, 1)
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# The public data folder beside the repository (../shared/data), or where RELANCE_SHARED_DATA says.
+SHARED_DATA = Path(os.environ.get("RELANCE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture
