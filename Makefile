@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SAMPLE_DATE := 2026-12-01
 SCRATCH := scratch/demo
 
-.PHONY: demo test install templates workbook clean
+.PHONY: demo test install templates workbook addin clean
 
 install: $(VENV)/.installed
 
@@ -29,10 +29,14 @@ test: install
 
 # Rebuild the committed templates and sample workbook from their scripts.
 templates: install
-	$(BIN)/python templates/build_templates.py --check
+	$(BIN)/python scripts/build_templates.py --check
 
 workbook: install
 	$(BIN)/python workbook/build_sample.py
+
+# Rebuild the committed Excel add-in (addin/relance.xlam) from xlwings' custom add-in template.
+addin: install
+	$(BIN)/python addin/build_addin.py
 
 clean:
 	rm -rf $(VENV) scratch .pytest_cache

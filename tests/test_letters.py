@@ -329,9 +329,30 @@ def test_journal_record_for_a_client_without_code_matches_by_name():
     assert p.letters == ()
 
 
-def test_recorded_second_reminders_keys_by_client_and_invoice():
+def test_recorded_second_reminders_keys_by_invoice_number():
+    """A client renamed (or given a code) between two runs must not be reminded twice."""
     recorded = recorded_second_reminders([entry(invoices=("FA-1", "FA-2"), as_of=ago(3))])
-    assert recorded == {("code:CL001", "FA-1"): [ago(3)], ("code:CL001", "FA-2"): [ago(3)]}
+    assert recorded == {"FA-1": [ago(3)], "FA-2": [ago(3)]}
+
+
+def test_journal_with_title_rows_and_a_totals_row_is_read():
+    rows = [["Journal des relances"], [],
+            ["Date et heure", "Date de référence", "Code client", "Client", "Factures", "Total dû",
+             "Canal", "Statut", "Fichier", "Étape"],
+            [datetime(2026, 11, 20, 10, 12), datetime(2026, 11, 20), "CL014", "Caron", "FA-9",
+             100.0, "courrier", "généré", "x.docx", "2e relance"],
+            ["Total", None, None, None, None, 100.0, None, None, None, None]]
+    entries, anomalies = parse_journal(rows)
+    assert anomalies == [] and [e.invoices for e in entries] == [("FA-9",)]
+
+
+def test_csv_journal_cells_quoted_against_formulas_read_back_unquoted():
+    rows = [["Date et heure", "Date de référence", "Code client", "Client", "Factures", "Total dû",
+             "Canal", "Statut", "Fichier", "Étape"],
+            ["20/11/2026 10:12:00", "20/11/2026", "", "'@Home Services", "'-7", "100,00",
+             "courrier", "généré", "x.docx", "2e relance"]]
+    entries, _ = parse_journal(rows)
+    assert entries[0].client == "@Home Services" and entries[0].invoices == ("-7",)
 
 
 def test_parse_journal_reads_rows_written_by_the_tool():

@@ -79,7 +79,7 @@ SETTINGS = [
     ("Adresse", "12 rue des Lilas"),
     ("Code postal", "69003"),
     ("Ville", "Lyon"),
-    ("SIREN", "123 456 789"),
+    ("SIREN", "123 456 782"),
     ("RCS", "Lyon"),
     ("IBAN", "FR76 3000 6000 0112 3456 7890 189"),
     ("BIC", "AGRIFRPP"),

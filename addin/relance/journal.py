@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
-from .model import Anomaly, Client, JournalEntry, Location
+from .model import Anomaly, JournalEntry, Location
 from .values import cell_text, fold, is_blank, parse_amount, parse_date
 
 JOURNAL_SHEET = "Journal"
@@ -34,26 +34,52 @@ def to_row(entry: JournalEntry) -> list:
             entry.stage]
 
 
+def find_header(rows: list) -> tuple[int, dict] | None:
+    """The journal's header row within the first 20 (title rows above it are allowed) and the
+    column of each header found there: the reader and the writer use this one rule."""
+    wanted = {fold(h): h for h in HEADERS}
+    for i, row in enumerate(rows[:20]):
+        found = {}
+        for j, value in enumerate(row):
+            header = wanted.get(fold(cell_text(value)))
+            if header and header not in found:
+                found[header] = j
+        if len(found) >= 3:
+            return i, found
+    return None
+
+
+def _unquote(value):
+    """A CSV journal cell written as `'=…` (so Excel does not run it) reads back as `=…`."""
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        return value[1:]
+    return value
+
+
 def parse_journal(rows: list, sheet: str = JOURNAL_SHEET, first_row: int = 1):
-    """Entries from the journal's rows (the first row holding the headers). Unreadable rows are
-    reported and ignored: the journal is never rewritten, only read to avoid repeating a run."""
-    if not rows:
+    """Entries from the journal's rows. Rows without a reference date (a totals row, notes)
+    are not records; unreadable ones are reported and ignored: the journal is never
+    rewritten, only read so that a run is not repeated."""
+    found = find_header(rows)
+    if found is None:
         return [], []
-    header = [fold(cell_text(v)) for v in rows[0]]
-    index = {f: header.index(fold(h)) for f, h in zip(_FIELDS, HEADERS) if fold(h) in header}
+    header_index, columns = found
+    index = {f: columns[h] for f, h in zip(_FIELDS, HEADERS) if h in columns}
     entries, anomalies = [], []
-    for i, row in enumerate(rows[1:], start=1):
+    for i in range(header_index + 1, len(rows)):
+        row = rows[i]
+
         def get(f):
             j = index.get(f)
-            return row[j] if j is not None and j < len(row) else None
-        if all(is_blank(v) for v in row):
+            return _unquote(row[j]) if j is not None and j < len(row) else None
+        if is_blank(get("as_of")):
             continue
         try:
             as_of = parse_date(get("as_of"))
             run_at = get("run_at")
             entries.append(JournalEntry(
                 run_at=run_at if isinstance(run_at, datetime) else datetime.combine(
-                    parse_date(run_at) or as_of or date.min, datetime.min.time()),
+                    parse_date(run_at) or as_of, datetime.min.time()),
                 as_of=as_of,
                 client_code=cell_text(get("client_code")),
                 client=cell_text(get("client")),
@@ -72,12 +98,38 @@ def parse_journal(rows: list, sheet: str = JOURNAL_SHEET, first_row: int = 1):
 
 
 def recorded_second_reminders(entries) -> dict:
-    """(client key, invoice number) -> dates of the second-reminder documents the journal records."""
+    """invoice number -> dates of the second-reminder documents the journal records.
+
+    Keyed by the number alone: invoice numbers are unique in a French ledger (duplicates
+    get no letter), while a client's name or code may be corrected between two runs."""
     recorded = defaultdict(list)
     for entry in entries:
         if fold(entry.stage) not in _SECOND_REMINDER_KEYS or entry.as_of is None:
             continue
-        key = Client(name=entry.client, code=entry.client_code).key
         for number in entry.invoices:
-            recorded[(key, number)].append(entry.as_of)
+            recorded[number].append(entry.as_of)
     return dict(recorded)
+
+
+def recorded_files(entries) -> set:
+    """The output files the journal records (as written there), so none is overwritten."""
+    return {entry.file for entry in entries if entry.file}
+
+
+def second_reminder_entries(outputs, run_at: datetime, as_of, base) -> list:
+    """One journal entry per document of the run: each output is (letter, {channel: path}, status).
+
+    Paths are shown relative to `base` (the workbook's folder) when inside it."""
+    entries = []
+    for letter, files, statuses in outputs:
+        for channel, path in files.items():
+            try:
+                shown = str(path.relative_to(base))
+            except ValueError:
+                shown = str(path)
+            entries.append(JournalEntry(
+                run_at=run_at, as_of=as_of, client_code=letter.client.code,
+                client=letter.client.name, invoices=letter.numbers, total=letter.total,
+                channel=CHANNELS[channel], status=statuses.get(channel, GENERATED), file=shown,
+                stage=SECOND_REMINDER))
+    return entries

@@ -75,6 +75,11 @@ class Plan:
     def defaulted_type_count(self) -> int:
         return sum(1 for letter in self.letters if letter.type_defaulted)
 
+    def second_reminder_dates(self) -> dict:
+        """Sheet row -> the date to record in `Date 2e relance`: the run's as-of date for every
+        invoice a letter covers."""
+        return {line.invoice.row: self.as_of for letter in self.letters for line in letter.lines}
+
 
 def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
     """Every invoice's line on the as-of date; rows whose stage cannot be decided are reported."""
@@ -82,8 +87,7 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
     lines, anomalies = [], []
     for inv in ledger.invoices:
         try:
-            stage = invoice_stage(inv, as_of, ledger.settings,
-                                  recorded.get((inv.client.key, inv.number), ()))
+            stage = invoice_stage(inv, as_of, ledger.settings, recorded.get(inv.number, ()))
         except ValueError as err:
             anomalies.append(Anomaly(f"facture {inv.number} : {err}, ignorée",
                                      Location(ledger.sheet, inv.row)))

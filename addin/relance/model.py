@@ -104,10 +104,10 @@ class Client:
 
     @property
     def key(self) -> str:
-        """Grouping key: the client code, else the name ignoring case and outer spaces."""
+        """Grouping key: the client code, else the name ignoring case and surrounding spaces."""
         if self.code.strip():
             return "code:" + self.code.strip()
-        return "name:" + " ".join(self.name.split()).casefold()
+        return "name:" + self.name.strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,6 @@ class Settings:
     letter_template: str = ""
     month_first_dates: bool = False
     present: bool = True  # False when the workbook has no `Paramètres` sheet
-    extra: tuple = ()  # (normalised key, raw value) pairs of keys this version does not use
 
 
 @dataclass(frozen=True)

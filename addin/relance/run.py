@@ -22,11 +22,14 @@ from typing import Callable, Optional
 from .documents.context import letter_context
 from .documents.docx_letters import LetterRenderer, template_for
 from .documents.filenames import letter_stems
-from .journal import CHANNELS, GENERATED, SECOND_REMINDER
-from .letters import Plan, plan_run
-from .model import JournalEntry, RelanceError
+from .formatting import money
+from .journal import recorded_files, second_reminder_entries
+from .letters import Letter, Plan, plan_run
+from .locking import run_lock
+from .model import RelanceError, Settings
+from .oserrors import describe_os_error
 from .reading import files
-from .reading.settings import missing_for_generate
+from .reading.settings import invalid_identifiers, missing_for_generate, settings_warnings
 from .recording import csv_journal, xlsx_record
 
 DEFAULT_ROOT = "Relances"
@@ -43,7 +46,7 @@ class Options:
 
 @dataclass
 class LetterOutput:
-    letter: object
+    letter: Letter
     files: dict  # channel -> Path
 
 
@@ -57,6 +60,7 @@ class RunResult:
     manual_dates: list = field(default_factory=list)  # (row, invoice, reason) not written
     column_added: Optional[str] = None
     dry_run: bool = False
+    warnings: list = field(default_factory=list)  # what the letters lack (settings)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -109,30 +113,19 @@ def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
 
 def generate(workbook: Path, options: Options,
              progress: Optional[Callable[[int, int, str], None]] = None) -> RunResult:
-    workbook = Path(workbook).expanduser().resolve() if Path(workbook).exists() else Path(workbook)
+    workbook = Path(workbook).expanduser()
+    workbook = workbook.resolve() if workbook.exists() else workbook
     data, folder, journal_path = read(workbook, options)
     settings = data.ledger.settings
-    missing = missing_for_generate(settings)
-    if missing:
-        where = ("la feuille « Paramètres » du classeur" if not data.is_csv
-                 else "le fichier parametres.csv à côté du CSV")
-        intro = ("" if settings.present else
-                 f"Il manque {where} (deux colonnes : Paramètre, Valeur). ")
-        raise RelanceError(f"{intro}Paramètres à renseigner dans {where} avant de générer les "
-                           f"lettres : " + " ; ".join(missing) + ".")
+    _check_settings(settings, data.is_csv)
     plan = plan_run(data.ledger, options.as_of)
     result = RunResult(plan, folder, journal=journal_path if data.is_csv else None,
-                       dry_run=options.dry_run)
+                       dry_run=options.dry_run, warnings=settings_warnings(settings))
     if not plan.letters:
         return result
-
+    _check_payment_ways(plan, settings)
     if not data.is_csv and not options.dry_run:
-        lock = excel_lock_file(workbook)
-        if lock is not None:
-            raise RelanceError(
-                f"Le classeur {workbook.name} est ouvert dans Excel (fichier {lock.name} présent) : "
-                f"fermez-le puis relancez, ou utilisez le bouton « Générer les 2es relances » dans "
-                f"Excel. Rien n'a été écrit.")
+        _refuse_if_open_in_excel(workbook)
 
     contexts = [letter_context(letter, settings, options.as_of) for letter in plan.letters]
     renderers = {}
@@ -142,42 +135,135 @@ def generate(workbook: Path, options: Options,
             renderers[lang] = LetterRenderer(template_for(lang, settings, workbook.parent))
             renderers[lang].check(context)
 
-    stems = letter_stems([(lt.client.name, lt.client.code) for lt in plan.letters])
+    taken = _recorded_stems(data.ledger.journal, workbook.parent, folder)
+    stems = letter_stems([(lt.client.name, lt.client.code) for lt in plan.letters],
+                         prefix=f"2e relance {options.as_of.isoformat()}", taken=taken)
     result.outputs = [LetterOutput(letter, {"courrier": folder / f"{stem}.docx"})
                       for letter, stem in zip(plan.letters, stems)]
     if options.dry_run:
         return result
 
-    now = (options.now or datetime.now()).replace(microsecond=0)
-    entries = [_journal_entry(out, now, options.as_of, workbook.parent) for out in result.outputs]
-    prepared, unsupported = None, ""
-    if not data.is_csv:
-        dates = {line.invoice.row: options.as_of for out in result.outputs
-                 for line in out.letter.lines}
+    with run_lock(workbook):
+        _remove_stale_temp_files(workbook)
+        stamp = _stamp(workbook)
+        now = (options.now or datetime.now()).replace(microsecond=0)
+        entries = second_reminder_entries(
+            [(out.letter, out.files, {}) for out in result.outputs], now, options.as_of,
+            workbook.parent)
+        prepared_book = prepared_journal = None
+        unsupported = ""
         try:
-            prepared = xlsx_record.prepare(workbook, data.grid, data.receivables, dates, entries)
-        except xlsx_record.UnsupportedWorkbook as err:
-            unsupported = f"classeur laissé intact : {err}"
-    try:
-        _write_letters(result, contexts, renderers, folder, progress)
-        if prepared is not None:
-            result.backup = folder / f"sauvegarde {workbook.stem} {now:%Y-%m-%d %H%M%S}{workbook.suffix}"
-            prepared.commit(result.backup)
-            rows = {row: reason for row, reason in prepared.skipped}
-            result.manual_dates = [(line.invoice.row, line.invoice.number, rows[line.invoice.row])
-                                   for out in result.outputs for line in out.letter.lines
-                                   if line.invoice.row in rows]
-            result.column_added = prepared.column_added
+            if data.is_csv:
+                prepared_journal = csv_journal.prepare(journal_path, entries)
+            else:
+                try:
+                    prepared_book = xlsx_record.prepare(workbook, data.grid, data.receivables,
+                                                        plan.second_reminder_dates(), entries)
+                except xlsx_record.UnsupportedWorkbook as err:
+                    unsupported = f"classeur laissé intact : {err}"
+                    prepared_journal = csv_journal.prepare(journal_path, entries)
+        except OSError as err:
+            raise RelanceError(f"Impossible de préparer l'enregistrement de la relance "
+                               f"({describe_os_error(err)}). Rien n'a été écrit.") from None
+        try:
+            _write_letters(result, contexts, renderers, folder, progress)
+            _commit(result, workbook, stamp, prepared_book, prepared_journal, now, folder)
+        finally:
+            for prepared in (prepared_book, prepared_journal):
+                if prepared is not None:
+                    prepared.discard()
+        if prepared_book is not None:
+            rows = dict(prepared_book.skipped)
+            result.column_added = prepared_book.column_added
         else:
-            csv_journal.append(journal_path, entries)
             result.journal = journal_path
-            if unsupported:
-                result.manual_dates = [(line.invoice.row, line.invoice.number, unsupported)
-                                       for out in result.outputs for line in out.letter.lines]
-    finally:
-        if prepared is not None:
-            prepared.discard()
+            rows = {line.invoice.row: unsupported for out in result.outputs
+                    for line in out.letter.lines} if unsupported else {}
+        result.manual_dates = [(line.invoice.row, line.invoice.number, rows[line.invoice.row])
+                               for out in result.outputs for line in out.letter.lines
+                               if line.invoice.row in rows]
     return result
+
+
+def _check_settings(settings: Settings, is_csv: bool) -> None:
+    where = ("la feuille « Paramètres » du classeur" if not is_csv
+             else "le fichier parametres.csv à côté du CSV")
+    missing = missing_for_generate(settings)
+    if missing:
+        intro = "" if settings.present else \
+            f"Il manque {where} (deux colonnes : Paramètre, Valeur). "
+        raise RelanceError(f"{intro}Paramètres à renseigner dans {where} avant de générer les "
+                           f"lettres : " + " ; ".join(missing) + ".")
+    invalid = invalid_identifiers(settings)
+    if invalid:
+        raise RelanceError(f"Paramètres à corriger dans {where} avant de générer les lettres : "
+                           + " ; ".join(invalid) + ".")
+
+
+def _check_payment_ways(plan: Plan, settings: Settings) -> None:
+    """Every letter must offer a way to pay: cash alone is allowed only up to 1 000 €."""
+    payment = settings.payment
+    if payment.iban.strip() or payment.cheque_payee.strip() or payment.link.strip():
+        return
+    stuck = [lt for lt in plan.letters if not lt.cash]
+    if stuck:
+        names = ", ".join(f"{lt.client.name} ({money(lt.total)})" for lt in stuck)
+        raise RelanceError(
+            f"Seules les espèces sont proposées comme moyen de paiement, et la loi les limite à "
+            f"1 000 € : ces lettres n'auraient aucun moyen de paiement : {names}. Renseignez "
+            f"« IBAN », « Ordre des chèques » ou « Lien de paiement » dans « Paramètres ».")
+
+
+def _refuse_if_open_in_excel(workbook: Path) -> None:
+    lock = excel_lock_file(workbook)
+    if lock is not None:
+        raise RelanceError(
+            f"Le classeur {workbook.name} est ouvert dans Excel (fichier {lock.name} présent) : "
+            f"fermez-le puis relancez la commande. Rien n'a été écrit.")
+
+
+def _recorded_stems(journal, base: Path, folder: Path) -> set:
+    """Case-folded names of the letters in `folder` that the journal records."""
+    stems = set()
+    for name in recorded_files(journal):
+        path = Path(name) if Path(name).is_absolute() else base / name
+        if path.parent.resolve() == folder.resolve():
+            stems.add(path.stem.casefold())
+    return stems
+
+
+def _stamp(path: Path):
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+def _commit(result, workbook: Path, stamp, prepared_book, prepared_journal, now, folder) -> None:
+    """Record the run, once its letters are all in place."""
+    try:
+        if prepared_journal is not None:
+            prepared_journal.commit()
+        if prepared_book is None:
+            return
+        if _stamp(workbook) != stamp or excel_lock_file(workbook) is not None:
+            raise RelanceError(
+                f"Le classeur {workbook.name} a été modifié ou ouvert pendant la génération : il "
+                f"n'a pas été mis à jour, pour ne pas écraser ces changements. Les lettres sont "
+                f"dans {folder} ; fermez le classeur et relancez la commande : elle réécrira les "
+                f"mêmes lettres et enregistrera la relance.")
+        result.backup = folder / (f"sauvegarde {workbook.stem} {now:%Y-%m-%d %H%M%S}"
+                                  f"{workbook.suffix}")
+        prepared_book.commit(result.backup)
+    except OSError as err:
+        raise RelanceError(
+            f"Les lettres sont écrites dans {folder}, mais la relance n'a pas pu être enregistrée "
+            f"({describe_os_error(err)}). Rien n'est consigné : réglez le problème et relancez la "
+            f"commande ; elle réécrira les mêmes lettres.") from None
+
+
+def _remove_stale_temp_files(workbook: Path) -> None:
+    """Temporary files a killed run left beside the workbook (we hold the run lock)."""
+    for temp in workbook.parent.glob(f".~relance-{workbook.stem}-*{workbook.suffix}"):
+        temp.unlink(missing_ok=True)
 
 
 def _write_letters(result: RunResult, contexts, renderers, folder: Path, progress) -> None:
@@ -191,8 +277,8 @@ def _write_letters(result: RunResult, contexts, renderers, folder: Path, progres
         staging = Path(tempfile.mkdtemp(prefix=".relance-en-cours-", dir=folder))
     except OSError as err:
         _remove_empty(created)
-        raise RelanceError(f"Impossible de créer le dossier de sortie {folder} ({err.strerror}). "
-                           f"Rien n'a été écrit.") from None
+        raise RelanceError(f"Impossible de créer le dossier de sortie {folder} "
+                           f"({describe_os_error(err)}). Rien n'a été écrit.") from None
     done = False
     try:
         total = len(result.outputs)
@@ -208,8 +294,8 @@ def _write_letters(result: RunResult, contexts, renderers, folder: Path, progres
             os.replace(temp, final)
         done = True
     except OSError as err:
-        raise RelanceError(f"Écriture impossible dans {folder} ({err.strerror or err}) : le "
-                           f"classeur n'a pas été modifié.") from None
+        raise RelanceError(f"Écriture impossible dans {folder} ({describe_os_error(err)}) : "
+                           f"rien n'a été enregistré dans le classeur.") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if not done:
@@ -222,16 +308,3 @@ def _remove_empty(folders) -> None:
             path.rmdir()
         except OSError:
             break
-
-
-def _journal_entry(out: LetterOutput, now: datetime, as_of: date, base: Path) -> JournalEntry:
-    path = out.files["courrier"]
-    try:
-        shown = str(path.relative_to(base))
-    except ValueError:
-        shown = str(path)
-    letter = out.letter
-    return JournalEntry(run_at=now, as_of=as_of, client_code=letter.client.code,
-                        client=letter.client.name, invoices=letter.numbers, total=letter.total,
-                        channel=CHANNELS["courrier"], status=GENERATED, file=shown,
-                        stage=SECOND_REMINDER)

@@ -27,24 +27,9 @@ LABELS_FR = {
     Stage.FORMAL_NOTICE_DUE: "Mise en demeure à envoyer",
 }
 
-LABELS_EN = {
-    Stage.CREDIT_NOTE: "Credit note",
-    Stage.PAID: "Paid",
-    Stage.DISPUTED: "Disputed",
-    Stage.INSOLVENCY: "Insolvency proceedings",
-    Stage.FORMAL_NOTICE_SENT: "Formal notice sent",
-    Stage.NOT_DUE: "Not yet due",
-    Stage.OVERDUE: "Overdue",
-    Stage.RESPONDED: "Response received",
-    Stage.FIRST_SENT: "First reminder sent",
-    Stage.SECOND_DUE: "Second reminder due",
-    Stage.SECOND_SENT: "Second reminder sent",
-    Stage.FORMAL_NOTICE_DUE: "Formal notice due",
-}
-
-
-def label(stage: Stage, language: str = "fr") -> str:
-    return (LABELS_EN if language == "en" else LABELS_FR)[stage]
+def label(stage: Stage) -> str:
+    """The stage as the accountant reads it (the SPEC's French labels)."""
+    return LABELS_FR[stage]
 
 
 def _seen(event: Optional[date], as_of: date) -> Optional[date]:

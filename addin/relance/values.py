@@ -29,11 +29,16 @@ def to_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def strip_accents(text: str) -> str:
+    """`Échéance` → `Echeance`; the ordinal signs of `N°`/`Nº` go too."""
+    text = str(text).replace("\u00ba", "").replace("\u00b0", "")
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
 def fold(text: str) -> str:
     """Lower case, no accents, letters and digits only: the key headers and settings match on."""
-    text = str(text).replace("\u00ba", "").replace("\u00b0", "")  # N° / Nº (ordinal signs)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = strip_accents(text).casefold()
     text = re.sub(r"\(\s*(€|eur|euros?)\s*\)\s*$", "", text.strip())
     return re.sub(r"[^0-9a-z]", "", text)
 
@@ -66,11 +71,22 @@ def _strip_time(text: str) -> str:
 def excel_serial_to_date(serial: float, epoch: date = EXCEL_EPOCH_1900) -> date:
     if not 1 <= serial < 2958466:
         raise ValueError("nombre hors de la plage des dates Excel")
+    if epoch == EXCEL_EPOCH_1900 and serial < 61:  # Excel counts a 29 February 1900
+        return date(1899, 12, 31) + timedelta(days=int(serial))
     return epoch + timedelta(days=int(serial))
 
 
-def date_to_excel_serial(day: date, epoch: date = EXCEL_EPOCH_1900) -> int:
-    return (day - epoch).days
+def excel_serial(value: date | datetime, epoch: date = EXCEL_EPOCH_1900) -> float | int:
+    """The number Excel stores for a date (whole days) or a date and time (fraction of a day)."""
+    if isinstance(value, datetime):
+        delta = value - datetime.combine(epoch, datetime.min.time())
+        return round(delta.days + delta.seconds / 86400, 6)
+    return (value - epoch).days
+
+
+def two_digit_year(yy: int) -> int:
+    """Excel's rule: 00–29 are 2000–2029, 30–99 are 1930–1999."""
+    return 2000 + yy if yy < 30 else 1900 + yy
 
 
 def parse_date(value, month_first: bool = False, epoch: date = EXCEL_EPOCH_1900) -> date | None:
@@ -92,7 +108,7 @@ def parse_date(value, month_first: bool = False, epoch: date = EXCEL_EPOCH_1900)
     m = _DMY.match(_strip_time(text))
     if m:
         a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
-        year = int(y) + 2000 if len(y) == 2 else int(y)
+        year = two_digit_year(int(y)) if len(y) == 2 else int(y)
         day, month = (b, a) if month_first else (a, b)
         return _make_date(year, month, day)
     raise ValueError("date illisible (attendu JJ/MM/AAAA)")
@@ -194,9 +210,14 @@ def parse_rate(value) -> Decimal | None:
     """
     if is_blank(value):
         return None
-    rate = parse_decimal(value.replace("%", "") if isinstance(value, str) else value)
-    if 0 < rate < 1:
-        rate *= 100
+    if isinstance(value, str) and "%" in value:  # `0,5 %` is half a percent
+        rate = parse_decimal(value.replace("%", ""))
+    else:
+        rate = parse_decimal(value)
+        if rate is not None and 0 < rate < 1:
+            rate *= 100
+    if rate is None:
+        raise ValueError("taux annuel en % attendu (par exemple 12 ou 12,5 %)")
     if rate < 0 or rate > 100:
         raise ValueError("taux annuel en % attendu (par exemple 12 ou 12,5 %)")
     rate = rate.normalize()

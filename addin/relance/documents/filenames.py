@@ -20,9 +20,12 @@ def safe_stem(text: str, max_len: int = MAX_STEM) -> str:
     return stem or "client"
 
 
-def letter_stems(clients: list, prefix: str = "2e relance") -> list:
-    """One stem per client (name, code), in order, made unique by a numeric suffix."""
-    stems, seen = [], set()
+def letter_stems(clients: list, prefix: str = "2e relance", taken=frozenset()) -> list:
+    """One stem per client (name, code), in order, made unique by a numeric suffix.
+
+    `taken` holds stems (case-folded) that must not be reused: the letters an earlier run
+    recorded in the Journal are the accountant's proof and are never overwritten."""
+    stems, seen = [], set(taken)
     for name, code in clients:
         label = f"{prefix} - {code} - {name}" if code.strip() else f"{prefix} - {name}"
         stem = safe_stem(label)

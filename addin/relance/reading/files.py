@@ -11,12 +11,12 @@ from collections import Counter
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from ..journal import JOURNAL_SHEET
 from ..model import Ledger, RelanceError
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
 from .grid import Grid
+from .headers import match_row
 from .ledger import assemble, choose_receivables, find_sheet
 from .receivables import Receivables
 from .settings import SETTINGS_SHEET
@@ -37,14 +37,14 @@ class WorkbookData:
     is_csv: bool
 
 
-def load(path: Path, journal_csv: Optional[Path] = None) -> WorkbookData:
+def load(path: Path) -> WorkbookData:
     path = Path(path)
     if not path.exists():
         raise RelanceError(f"Fichier introuvable : {path}")
     if path.is_dir():
         raise RelanceError(f"{path} est un dossier, pas un classeur.")
     if path.suffix.lower() in CSV_SUFFIXES:
-        return _load_csv(path, journal_csv)
+        return _load_csv(path)
     return _load_xlsx(path)
 
 
@@ -101,15 +101,24 @@ def _load_xlsx(path: Path) -> WorkbookData:
     return WorkbookData(ledger, receivables, grid, path, False)
 
 
+def _receivables_table(ws):
+    """The sheet's Excel table whose header row names receivables columns (a legend or a
+    summary table beside it is not the ledger); None when there is none."""
+    from openpyxl.utils.cell import range_boundaries
+    for table in ws.tables.values():
+        if table.headerRowCount == 0:
+            continue
+        min_col, min_row, max_col, _ = range_boundaries(table.ref)
+        header = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
+        if len(match_row(header)) >= 3:
+            return table
+    return None
+
+
 def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
     from openpyxl.utils.cell import range_boundaries
 
-    table = None
-    if use_table:
-        for candidate in ws.tables.values():
-            if (candidate.headerRowCount or 1) >= 1:
-                table = candidate
-                break
+    table = _receivables_table(ws) if use_table else None
     if table is not None:
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         max_row -= table.totalsRowCount or 0
@@ -131,14 +140,19 @@ def read_csv_rows(path: Path) -> list:
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
         raise RelanceError(f"{path.name} n'est pas un fichier CSV texte lisible.")
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text = decode_text(raw)
     delimiter = _delimiter(text.splitlines()[:50])
     return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 as French Excel saves CSV files."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
 
 
 def _delimiter(lines: list) -> str:
@@ -160,11 +174,10 @@ def _csv_grid(path: Path, name: str) -> Grid:
     return Grid(name, [[v if v.strip() else None for v in row] for row in rows], csv=True)
 
 
-def _load_csv(path: Path, journal_csv: Optional[Path]) -> WorkbookData:
+def _load_csv(path: Path) -> WorkbookData:
     grid = _csv_grid(path, path.name)
     settings_path = next((path.parent / n for n in SETTINGS_CSV_NAMES if (path.parent / n).exists()),
                          None)
     settings = _csv_grid(settings_path, settings_path.name) if settings_path else None
-    journal = _csv_grid(journal_csv, journal_csv.name) if journal_csv and journal_csv.exists() else None
-    ledger, receivables = assemble(grid, settings, journal, path.name)
+    ledger, receivables = assemble(grid, settings, None, path.name)
     return WorkbookData(ledger, receivables, grid, path, True)

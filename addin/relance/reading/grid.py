@@ -1,7 +1,7 @@
 """A block of cell values as every reader hands it to the parsers: plain lists, plus where it lies."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 
@@ -29,7 +29,6 @@ class Grid:
     epoch: date = EXCEL_EPOCH_1900
     table: str = ""
     csv: bool = False
-    extra: dict = field(default_factory=dict)
 
     def value(self, i: int, j: int):
         row = self.rows[i]
@@ -48,6 +47,3 @@ class Grid:
         if self.csv:
             return Location(self.sheet, row, "", header or f"colonne {j + 1}")
         return Location(self.sheet, row, get_column_letter(self.first_col + j), header)
-
-    def column_letter(self, j: int) -> str:
-        return get_column_letter(self.first_col + j)

@@ -9,11 +9,11 @@ from typing import Callable, Optional
 
 from ..journal import JOURNAL_SHEET, parse_journal
 from ..model import Ledger, RelanceError
-from ..values import fold
+from ..values import fold, is_blank
 from .grid import Grid
 from .headers import find_header_row
 from .receivables import Receivables, parse_receivables
-from .settings import SETTINGS_SHEET, parse_settings
+from .settings import SETTINGS_SHEET, parse_settings, unknown_keys
 
 RECEIVABLES_SHEET = "Créances"
 
@@ -43,7 +43,7 @@ def choose_receivables(names: list, load: Callable[[str], Grid]) -> Grid:
 def assemble(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid],
              source: str) -> tuple[Ledger, Receivables]:
     parsed_settings = parse_settings(settings)
-    if not receivables.rows or all(all(v in (None, "") for v in row) for row in receivables.rows):
+    if all(is_blank(v) for row in receivables.rows for v in row):
         raise RelanceError(f"La feuille « {receivables.sheet} » de {source} est vide : aucune "
                            f"facture à lire.")
     parsed = parse_receivables(receivables, parsed_settings.month_first_dates)
@@ -53,7 +53,7 @@ def assemble(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid
         invoices=parsed.invoices,
         settings=parsed_settings,
         journal=tuple(entries),
-        anomalies=parsed.anomalies + tuple(journal_anomalies),
+        anomalies=tuple(unknown_keys(settings)) + parsed.anomalies + tuple(journal_anomalies),
         source=source,
         sheet=receivables.sheet,
     )

@@ -7,13 +7,12 @@ raises RelanceError.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..model import Anomaly, Client, Invoice, Location, RelanceError
-from ..values import (DAY_FIRST, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
+from ..values import (DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
                       is_insolvent, parse_amount, parse_client_type, parse_date, parse_language,
                       text_date_order)
 from .grid import Grid
@@ -51,6 +50,8 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
             f"{grid.first_row + header_index}). En-têtes trouvés : "
             f"{_quote_list(headers_found(grid, header_index))}.")
     headers = {f: cell_text(grid.value(header_index, j)) for f, j in columns.items()}
+    ignored = [cell_text(v) for j, v in enumerate(grid.rows[header_index])
+               if cell_text(v) and j not in columns.values()]
 
     data = list(range(header_index + 1, len(grid.rows)))
     month_first = _date_order(grid, data, columns, headers, month_first_setting)
@@ -73,8 +74,12 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
             anomalies.append(Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
                                      f"facture {number} ignorée", err.location))
     invoices, duplicates = _flag_duplicates(invoices, grid.sheet)
-    return Receivables(tuple(invoices), tuple(anomalies + duplicates), header_index, columns,
-                       month_first, last)
+    notes = [Anomaly(f"colonnes non reconnues, ignorées : {_quote_list(ignored)} ; si l'une "
+                     f"tient un champ connu (montant réglé, date de relance…), renommez-la "
+                     f"(en-têtes admis : voir le README)", grid.location(header_index))] \
+        if ignored else []
+    return Receivables(tuple(invoices), tuple(notes + anomalies + duplicates), header_index,
+                       columns, month_first, last)
 
 
 _IDENTITY = ("invoice", "client", "client_code", "amount", "paid")
@@ -127,8 +132,7 @@ _TOTAL_WORD = re.compile(r"^(sous[\s\-]*|sub[\s\-]*)?total(?![a-z0-9])")
 
 
 def _says_total(value) -> bool:
-    text = unicodedata.normalize("NFKD", cell_text(value)).encode("ascii", "ignore").decode()
-    return bool(_TOTAL_WORD.match(text.strip().casefold()))
+    return bool(_TOTAL_WORD.match(strip_accents(cell_text(value)).strip().casefold()))
 
 
 def _is_totals(row, number: str, is_last: bool, columns, grid: Grid, i: int) -> bool:

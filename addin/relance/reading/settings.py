@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..model import Company, Payment, RelanceError, Settings
+from ..model import Anomaly, Company, Payment, RelanceError, Settings
 from ..values import cell_text, fold, is_blank, is_yes, parse_client_type, parse_int, parse_rate
 from .grid import Grid
 
@@ -57,15 +57,14 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
     if grid is None:
         return Settings(present=False)
     key_col, value_col, start = _columns(grid)
-    company, payment, top, extra = {}, {}, {}, []
+    company, payment, top = {}, {}, {}
     for i in range(start, len(grid.rows)):
         key_raw = grid.value(i, key_col)
         if is_blank(key_raw):
             continue
         key, value = fold(cell_text(key_raw)), grid.value(i, value_col)
         target = _KEYS.get(key)
-        if target is None:
-            extra.append((key, value))
+        if target is None:  # a key of the user's own (notes…): kept, ignored
             continue
         section, attr = target
         where = grid.location(i, value_col, "Valeur")
@@ -91,7 +90,7 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
             raise RelanceError(
                 f"{where.describe()} : paramètre « {cell_text(key_raw)} », valeur "
                 f"« {cell_text(value)} » : {err}.", where) from None
-    return Settings(company=Company(**company), payment=Payment(**payment), extra=tuple(extra), **top)
+    return Settings(company=Company(**company), payment=Payment(**payment), **top)
 
 
 def _columns(grid: Grid) -> tuple[int, int, int]:
@@ -119,3 +118,62 @@ def missing_for_generate(settings: Settings) -> list[str]:
         missing.append("un moyen de paiement (IBAN, Ordre des chèques, Lien de paiement ou "
                        "Espèces = oui)")
     return missing
+
+
+def invalid_identifiers(settings: Settings) -> list[str]:
+    """Identifiers printed on every letter that fail their check digits (python-stdnum): a
+    client must never be given a wrong IBAN to pay to."""
+    from stdnum import iban
+    from stdnum.fr import siren, tva
+    problems = []
+    checks = (("IBAN", settings.payment.iban, iban.is_valid),
+              ("SIREN", settings.company.siren, siren.is_valid),
+              ("TVA", settings.company.vat, tva.is_valid))
+    for key, value, valid in checks:
+        if value.strip() and not valid(value):
+            problems.append(f"« {key} » = « {value.strip()} » : numéro invalide (clé de contrôle "
+                            f"fausse ou longueur incorrecte)")
+    return problems
+
+
+_LEGAL_MENTIONS = (("legal_form", "Forme juridique"), ("siren", "SIREN"), ("rcs", "RCS"),
+                   ("signatory", "Signataire"))
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """What the letters will lack for want of a setting."""
+    warnings = []
+    missing = [key for attr, key in _LEGAL_MENTIONS if not getattr(settings.company, attr).strip()]
+    if missing:
+        warnings.append("mentions manquantes sur les lettres (Code de commerce R123-237) : "
+                        + ", ".join(f"« {k} »" for k in missing))
+    if not settings.company.phone.strip() and not settings.company.email.strip():
+        warnings.append("ni « Téléphone » ni « E-mail » : la lettre ne peut pas dire comment vous "
+                        "joindre pour convenir d'un échéancier")
+    return warnings
+
+
+def unknown_keys(grid: Optional[Grid]) -> list:
+    """Keys of `Paramètres` the tool does not know: a typo would silently keep the default."""
+    import difflib
+    if grid is None:
+        return []
+    key_col, _, start = _columns(grid)
+    known = {fold(k): k for k in KNOWN_KEYS}
+    anomalies = []
+    for i in range(start, len(grid.rows)):
+        raw = cell_text(grid.value(i, key_col))
+        if raw and fold(raw) not in _KEYS:
+            close = difflib.get_close_matches(fold(raw), list(known), n=1, cutoff=0.75)
+            hint = f" : vouliez-vous dire « {known[close[0]]} » ?" if close else ""
+            anomalies.append(Anomaly(f"paramètre « {raw} » inconnu, ignoré{hint}",
+                                     grid.location(i, key_col, "Paramètre")))
+    return anomalies
+
+
+KNOWN_KEYS = ("Raison sociale", "Forme juridique", "Capital social", "Adresse", "Code postal",
+              "Ville", "SIREN", "RCS", "TVA", "Téléphone", "E-mail", "Signataire",
+              "Fonction du signataire", "IBAN", "BIC", "Ordre des chèques", "Lien de paiement",
+              "Espèces", "Délai 2e relance", "Délai mise en demeure", "Délai de paiement accordé",
+              "Taux pénalités (%)", "Taux intérêts moratoires (%)", "Type client par défaut",
+              "Dossier de sortie", "Modèle de lettre", "Format des dates")

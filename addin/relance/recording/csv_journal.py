@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..journal import HEADERS, parse_journal, to_row
-from ..reading.files import read_csv_rows
+from ..reading.files import decode_text, read_csv_rows
 
 JOURNAL_CSV = "journal.csv"
 
@@ -35,8 +35,22 @@ def _text(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # never a formula in Excel
 
 
-def append(path: Path, entries: list) -> None:
-    old = path.read_bytes().decode("utf-8-sig") if path.exists() else ""
+class PreparedJournal:
+    """The journal with the run's rows added, in a temporary file until the run commits."""
+
+    def __init__(self, path: Path, temp: Path):
+        self.path, self.temp = path, temp
+
+    def commit(self) -> None:
+        os.replace(self.temp, self.path)
+
+    def discard(self) -> None:
+        self.temp.unlink(missing_ok=True)
+
+
+def prepare(path: Path, entries: list) -> PreparedJournal:
+    """Old rows (whatever encoding Excel saved them in) + new rows, UTF-8 with a BOM."""
+    old = decode_text(path.read_bytes()) if path.exists() else ""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     if not old.strip():
@@ -52,7 +66,7 @@ def append(path: Path, entries: list) -> None:
             fh.write(old + buf.getvalue())
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    return PreparedJournal(path, Path(temp))

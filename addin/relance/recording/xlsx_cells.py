@@ -12,13 +12,15 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Optional
 
 from lxml import etree
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+
+from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904, excel_serial
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -238,13 +240,6 @@ class Cell:
     style: Optional[int] = None
 
 
-def _excel_serial(value, epoch: date) -> float:
-    if isinstance(value, datetime):
-        delta = value - datetime.combine(epoch, datetime.min.time())
-        return round(delta.days + delta.seconds / 86400, 6)
-    return (value - epoch).days
-
-
 class Sheet:
     """A worksheet part, with the few edits a run makes: set cells, find rows, extend tables."""
 
@@ -320,7 +315,7 @@ class Sheet:
         if value is None or value == "":
             return
         if isinstance(value, (date, datetime)):
-            etree.SubElement(c, q("v")).text = _number(_excel_serial(value, self.epoch))
+            etree.SubElement(c, q("v")).text = _number(excel_serial(value, self.epoch))
         elif isinstance(value, bool):
             c.set("t", "b")
             etree.SubElement(c, q("v")).text = "1" if value else "0"
@@ -417,7 +412,6 @@ class TableEdit:
 
     part: str
     root: object
-    changed: bool = field(default=False)
 
     @property
     def bounds(self):
@@ -431,7 +425,6 @@ class TableEdit:
             totals = int(self.root.get("totalsRowCount", "0") or 0)
             auto.set("ref", f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}"
                             f"{max_row - totals}")
-        self.changed = True
 
     def add_column(self, name: str) -> None:
         min_col, min_row, max_col, max_row = self.bounds
@@ -446,8 +439,9 @@ class TableEdit:
         if last_row > max_row:
             self._set_ref(min_col, min_row, max_col, last_row)
 
-    def column_names(self) -> list:
-        return [c.get("name") for c in self.root.find(q("tableColumns")).findall(q("tableColumn"))]
+    @property
+    def totals_rows(self) -> int:
+        return int(self.root.get("totalsRowCount", "0") or 0)
 
 
 def add_worksheet(package: Package, name: str) -> str:
@@ -494,12 +488,12 @@ def request_full_recalc(package: Package) -> None:
         return
     if calc is None:
         calc = etree.Element(q("calcPr"))
-        anchor = None
-        for tag in ("definedNames", "sheets", "bookViews"):
+        # CT_Workbook's order: … sheets, functionGroups, externalReferences, definedNames, calcPr
+        for tag in ("definedNames", "externalReferences", "functionGroups", "sheets"):
             anchor = wb.find(q(tag))
             if anchor is not None:
+                anchor.addnext(calc)
                 break
-        anchor.addnext(calc)
     calc.set("fullCalcOnLoad", "1")
     package.put("xl/workbook.xml", wb)
 
@@ -514,5 +508,5 @@ def shared_strings(package: Package) -> list:
 def workbook_epoch(package: Package) -> date:
     pr = package.xml("xl/workbook.xml").find(q("workbookPr"))
     if pr is not None and pr.get("date1904") in ("1", "true"):
-        return date(1904, 1, 1)
-    return date(1899, 12, 30)
+        return EXCEL_EPOCH_1904
+    return EXCEL_EPOCH_1900

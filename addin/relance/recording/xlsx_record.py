@@ -14,13 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import Optional
 
-from ..journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET, to_row
+from ..journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET, find_header, to_row
 from ..model import RelanceError
 from ..reading.grid import Grid
 from ..reading.headers import canonical
 from ..reading.ledger import find_sheet
 from ..reading.receivables import Receivables
-from ..values import fold
 from .xlsx_cells import (AMOUNT_FORMAT, DATE_FORMAT, DATETIME_FORMAT, Cell, Package, Sheet, Styles,
                          TableEdit, UnsupportedWorkbook, add_worksheet, request_full_recalc,
                          shared_strings, workbook_epoch)
@@ -36,7 +35,7 @@ class PreparedWorkbook:
 
     path: Path
     temp: Path
-    skipped: list = field(default_factory=list)  # (invoice number, row, reason): dates not written
+    skipped: list = field(default_factory=list)  # (row, reason): dates not written
     column_added: Optional[str] = None
 
     def commit(self, backup: Path) -> None:
@@ -87,9 +86,9 @@ def _prepare(package: Package, path: Path, grid: Grid, receivables: Receivables,
         if sheet.has_formula(row, col):
             skipped.append((row, "la cellule contient une formule"))
             continue
-        style = _date_style(styles, sheet.style_of(row, col),
-                            sheet.style_of(row, columns.get("first_reminder", 0)),
-                            sheet.style_of(row, columns["due_date"]))
+        neighbours = [sheet.style_of(row, columns[f]) for f in ("first_reminder", "due_date")
+                      if f in columns]
+        style = _date_style(styles, sheet.style_of(row, col), *neighbours)
         sheet.set(row, col, Cell(day, style))
     sheet.save()
 
@@ -126,14 +125,18 @@ def _add_date_column(sheet: Sheet, grid: Grid, header_row: int) -> int:
     table = next((TableEdit(p, r) for p, r in sheet.tables()
                   if r.get("displayName") == grid.table or r.get("name") == grid.table), None) \
         if grid.table else None
-    col = None
     if table is not None:
         min_col, min_row, max_col, max_row = table.bounds
-        if all(sheet.is_empty(r, max_col + 1) for r in range(min_row, max_row + 1)):
-            table.add_column(name)
-            sheet.package.put(table.part, table.root)
-            col = max_col + 1
-    if col is None:
+        if not all(sheet.is_empty(r, max_col + 1) for r in range(min_row, max_row + 1)):
+            # A column outside the table would not be read back: the next run would not see
+            # the dates. Leave the workbook as it is instead.
+            raise UnsupportedWorkbook(
+                f"la colonne « {name} » manque au tableau « {grid.table} » et la colonne à sa "
+                f"droite n'est pas libre ; ajoutez la colonne « {name} » au tableau")
+        table.add_column(name)
+        sheet.package.put(table.part, table.root)
+        col = max_col + 1
+    else:
         col = max(sheet.last_column(), grid.first_col + len(grid.rows[0]) - 1 if grid.rows else 0) + 1
     left_style = sheet.style_of(header_row, col - 1)
     sheet.set(header_row, col, Cell(name, left_style))
@@ -166,32 +169,36 @@ def _append_journal(package: Package, styles: Styles, parts: dict, entries: list
     for part, root in sheet.tables():
         table = TableEdit(part, root)
         min_col, min_row, max_col, max_row = table.bounds
-        if min_row == header_row and max_row == first_new - 1:
+        # Grow a journal table that ends on the last row; one with a totals row keeps its
+        # range (new rows below a totals row would otherwise become its body).
+        if min_row == header_row and max_row == first_new - 1 and not table.totals_rows:
             table.extend_to_row(row - 1)
             package.put(part, table.root)
     sheet.save()
 
 
 def _journal_columns(sheet: Sheet, package: Package) -> tuple[int, dict]:
-    """The Journal's header row and where each of our columns is (missing ones are added)."""
+    """The Journal's header row (the rule the reader uses) and the 1-based column of each of
+    our headers; headers it lacks are added at its right."""
     strings = shared_strings(package)
-    wanted = {fold(h): h for h in JOURNAL_HEADERS}
     width = max(sheet.last_column(), len(JOURNAL_HEADERS))
-    for r in range(1, 21):
-        texts = {j: fold(sheet.text(r, j, strings)) for j in range(1, width + 1)}
-        found = {wanted[t]: j for j, t in texts.items() if t in wanted}
-        if len(found) >= 3:
-            next_col = max(texts) + 1
-            for header in JOURNAL_HEADERS:
-                if header not in found:
-                    sheet.set(r, next_col, Cell(header, sheet.style_of(r, next_col - 1)))
-                    found[header] = next_col
-                    next_col += 1
-            return r, found
-    if sheet.last_row() == 0:
-        for j, header in enumerate(JOURNAL_HEADERS, start=1):
-            sheet.set(1, j, Cell(header))
-        return 1, {h: j for j, h in enumerate(JOURNAL_HEADERS, start=1)}
-    raise RelanceError(f"La feuille « {JOURNAL_SHEET} » existe mais ses en-têtes ne sont pas "
-                       f"reconnus (attendu : {', '.join(JOURNAL_HEADERS)}). Renommez-la ou "
-                       f"corrigez ses en-têtes.")
+    rows = [[sheet.text(r, j, strings) for j in range(1, width + 1)] for r in range(1, 21)]
+    found = find_header(rows)
+    if found is None:
+        if sheet.last_row() == 0:
+            for j, header in enumerate(JOURNAL_HEADERS, start=1):
+                sheet.set(1, j, Cell(header))
+            return 1, {h: j for j, h in enumerate(JOURNAL_HEADERS, start=1)}
+        raise UnsupportedWorkbook(
+            f"la feuille « {JOURNAL_SHEET} » existe mais ses en-têtes ne sont pas reconnus "
+            f"(attendu : {', '.join(JOURNAL_HEADERS)})")
+    index, columns = found
+    r = index + 1
+    mapping = {h: j + 1 for h, j in columns.items()}
+    next_col = max(j + 1 for j, text in enumerate(rows[index]) if text) + 1
+    for header in JOURNAL_HEADERS:
+        if header not in mapping:
+            sheet.set(r, next_col, Cell(header, sheet.style_of(r, next_col - 1)))
+            mapping[header] = next_col
+            next_col += 1
+    return r, mapping

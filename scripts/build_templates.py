@@ -1,8 +1,8 @@
 """Build the shipped Word templates of the second reminder letter.
 
-    python templates/build_templates.py            # (re)writes 2e_relance.docx and 2e_relance_en.docx
-    python templates/build_templates.py --check    # builds, then renders sample letters and checks them
-    python templates/build_templates.py --check --no-build   # checks the .docx files as they are
+    python scripts/build_templates.py            # (re)writes 2e_relance.docx and 2e_relance_en.docx
+    python scripts/build_templates.py --check    # builds, then renders sample letters and checks them
+    python scripts/build_templates.py --check --no-build   # checks the .docx files as they are
 
 The templates are ordinary Word documents holding docxtpl / Jinja2 tags; the variables they
 may use are listed in VARIABLES.md (the contract with the code). Rules kept here:
@@ -27,7 +27,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "templates"
 FR_PATH = HERE / "2e_relance.docx"
 EN_PATH = HERE / "2e_relance_en.docx"
 
@@ -336,6 +336,24 @@ def footer(doc):
 
 
 # ----------------------------------------------------------------------------- French
+def save_stable(doc, path) -> None:
+    """Save with fixed zip timestamps and core dates, so rebuilding gives the same bytes."""
+    import io
+    import zipfile
+    from datetime import datetime
+    props = doc.core_properties
+    props.created = props.modified = datetime(2026, 1, 1)
+    props.last_modified_by = props.author = "Relance"
+    props.revision = 1
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(fixed, src.read(info.filename))
+
+
 def build_fr(path=FR_PATH):
     nb = NBSP
     doc = new_document("Deuxième lettre de relance", "fr-FR")
@@ -356,7 +374,8 @@ def build_fr(path=FR_PATH):
          ", nous vous avons rappelé que "
          "{% if invoices|length > 1 %}les factures ci-dessous étaient arrivées"
          "{% else %}la facture ci-dessous était arrivée{% endif %}"
-         " à échéance. Cette relance est restée sans réponse et, sauf erreur ou omission de "
+         " à échéance. {% if ' et ' in first_reminder_dates %}Ces relances sont restées"
+         "{% else %}Cette relance est restée{% endif %} sans réponse et, sauf erreur ou omission de "
          "notre part, "
          "{% if invoices|length > 1 %}ces factures demeurent impayées"
          "{% else %}cette facture demeure impayée{% endif %} à ce jour" + nb + ":",
@@ -478,7 +497,7 @@ def build_fr(path=FR_PATH):
               "distinguées.", align=j, keep=True, after=Pt(18))
     signature(doc)
     footer(doc)
-    doc.save(path)
+    save_stable(doc, path)
     return path
 
 
@@ -627,7 +646,7 @@ def build_en(path=EN_PATH):
     tag(doc, "{%p endif %}")
     signature(doc)
     footer(doc)
-    doc.save(path)
+    save_stable(doc, path)
     return path
 
 
