@@ -192,9 +192,13 @@ def test_template_cannot_reach_python_internals(tmp_path):
     doc.save(template)
     book = make_book(tmp_path / "b.xlsx", [due_row("F1")],
                      settings=SETTINGS + [("Modèle de lettre", "modele.docx")])
+    before = book.read_bytes()
     proc = run_cli("generate", book, "--as-of", AS_OF)
     assert proc.returncode == 1
-    assert "object" not in proc.stdout
+    assert "modele.docx" in proc.stderr and "Traceback" not in proc.stderr
+    assert "<class" not in proc.stderr  # nothing of Python's internals leaks out
+    assert "balise interdite" in proc.stderr and "__class__" in proc.stderr
+    assert_nothing_written(tmp_path, book, before)
 
 
 def test_bad_setting_value_names_the_cell(tmp_path):

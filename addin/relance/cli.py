@@ -19,6 +19,7 @@ from .journal import CHANNELS
 from .model import RelanceError
 from .run import Options, RunResult, generate, scan
 from .stages import label
+from .values import CLIENT_TYPE_NAMES
 
 AVAILABLE_CHANNELS = ("courrier",)
 
@@ -40,8 +41,35 @@ def _channels(text: str) -> tuple:
     return items
 
 
+_ARGPARSE_FR = (  # argparse speaks English; the accountant reads French
+    (r"the following arguments are required: (.*)", r"argument(s) obligatoire(s) manquant(s) : \1"),
+    (r"unrecognized arguments: (.*)", r"argument(s) non reconnu(s) : \1"),
+    (r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)", r"\1 : choix invalide \2 (possibles : \3)"),
+    (r"argument (\S+): expected one argument", r"\1 : une valeur est attendue"),
+    (r"argument (\S+): (.*)", r"\1 : \2"),
+)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._optionals.title = "options"
+        self._positionals.title = "arguments"
+        self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+
+    def format_usage(self):
+        return super().format_usage().replace("usage:", "utilisation :", 1)
+
+    def format_help(self):
+        return super().format_help().replace("usage:", "utilisation :", 1)
+
     def error(self, message):  # usage errors in French, exit 2
+        import re
+        for pattern, french in _ARGPARSE_FR:
+            if re.fullmatch(pattern, message):
+                message = re.sub(pattern, french, message)
+                break
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog} : erreur : {message}\n")
 
@@ -49,20 +77,22 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="relance", description="Deuxièmes lettres de relance des factures "
                      "impayées, depuis le classeur des créances.")
-    parser.add_argument("--version", action="version", version=f"relance {__version__}")
+    parser.add_argument("--version", action="version", version=f"relance {__version__}",
+                        help="afficher la version et quitter")
     parser.add_argument("--debug", action="store_true", help="afficher le détail d'une erreur interne")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                title="commandes", metavar="{scan,generate}")
 
     p = sub.add_parser("scan", help="afficher l'étape de relance de chaque facture")
-    p.add_argument("workbook", type=Path, help="classeur .xlsx/.xlsm ou export .csv")
-    p.add_argument("--as-of", type=_as_of, default=None, help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
+    p.add_argument("workbook", type=Path, metavar="CLASSEUR", help="classeur .xlsx/.xlsm ou export .csv")
+    p.add_argument("--as-of", type=_as_of, default=None, metavar="AAAA-MM-JJ", help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
     p.add_argument("--json", action="store_true", help="sortie JSON sur la sortie standard")
 
     g = sub.add_parser("generate", help="écrire les 2es lettres de relance et les consigner")
-    g.add_argument("workbook", type=Path, help="classeur .xlsx/.xlsm ou export .csv")
-    g.add_argument("--as-of", type=_as_of, default=None, help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
-    g.add_argument("--out", type=Path, default=None, help="dossier de sortie (les fichiers y sont écrits directement)")
-    g.add_argument("--channels", type=_channels, default=tuple(CHANNELS),
+    g.add_argument("workbook", type=Path, metavar="CLASSEUR", help="classeur .xlsx/.xlsm ou export .csv")
+    g.add_argument("--as-of", type=_as_of, default=None, metavar="AAAA-MM-JJ", help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
+    g.add_argument("--out", type=Path, default=None, metavar="DOSSIER", help="dossier de sortie (les fichiers y sont écrits directement)")
+    g.add_argument("--channels", type=_channels, default=tuple(CHANNELS), metavar="LISTE",
                    help="canaux, liste séparée par des virgules : courrier,email,sms (défaut : les trois)")
     g.add_argument("--pdf", action="store_true", help="ajouter les PDF des lettres")
     g.add_argument("--send-email", action="store_true", help="envoyer les e-mails (SMTP configuré)")
@@ -103,8 +133,9 @@ def _out(args, text: str = "") -> None:
 
 
 def _report_anomalies(args, anomalies) -> None:
+    """Before the results, so a skipped row is not missed under the summary table."""
     if anomalies:
-        _say(f"{len(anomalies)} anomalie(s) :")
+        _say(f"{len(anomalies)} point(s) à vérifier :")
         for a in anomalies:
             _say(f"  - {a.describe()}")
 
@@ -120,6 +151,7 @@ def _anomaly_json(a) -> dict:
 
 def _scan(args, as_of: date) -> int:
     plan = scan(args.workbook, as_of)
+    _report_anomalies(args, plan.anomalies)
     if args.json:
         json.dump([{
             "invoice": ln.invoice.number,
@@ -142,7 +174,6 @@ def _scan(args, as_of: date) -> int:
             counts[ln.stage] = counts.get(ln.stage, 0) + 1
         print(f"\n{len(plan.lines)} facture(s) au {short_date(as_of)} : " +
               ", ".join(f"{label(s)} {n}" for s, n in counts.items()))
-    _report_anomalies(args, plan.anomalies)
     return 0
 
 
@@ -201,6 +232,9 @@ def _result_json(result: RunResult) -> dict:
 
 def _summary(args, result: RunResult) -> None:
     plan = result.plan
+    _report_anomalies(args, plan.anomalies)
+    for warning in result.warnings:
+        _say(f"Attention : {warning}.")
     if result.nothing_to_do:
         _out(args, f"Rien à faire au {short_date(plan.as_of)} : aucune facture n'attend de 2e "
                    f"relance (celles déjà relancées ne le sont pas deux fois).")
@@ -213,9 +247,11 @@ def _summary(args, result: RunResult) -> None:
                  o.files["courrier"].name) for o in result.outputs]
         _table(("Client", "Factures", "Total réclamé", "Fichier"), rows, right={2},
                file=sys.stderr if args.json else sys.stdout)
-        if plan.defaulted_type_count:
-            _out(args, f"{plan.defaulted_type_count} lettre(s) sans « Type client » : le type par "
-                       f"défaut ({_type_name(result)}) a été appliqué.")
+        defaulted = [o.letter for o in result.outputs if o.letter.type_defaulted]
+        if defaulted:
+            _out(args, f"{len(defaulted)} lettre(s) sans « Type client », écrite(s) avec le type "
+                       f"par défaut ({CLIENT_TYPE_NAMES[defaulted[0].client_type]}) : "
+                       + ", ".join(lt.client.name for lt in defaulted) + ".")
         if result.dry_run:
             _out(args, "Simulation (--dry-run) : aucun fichier écrit, classeur inchangé.")
         elif result.backup:
@@ -233,15 +269,6 @@ def _summary(args, result: RunResult) -> None:
             response = ln.invoice.response
             shown = short_date(response) if isinstance(response, date) else response
             _out(args, f"  - {ln.invoice.number} ({ln.invoice.client.name}) : {shown}")
-    _report_anomalies(args, plan.anomalies)
-
-
-def _type_name(result: RunResult) -> str:
-    from .model import ClientType
-    kinds = {o.letter.client_type for o in result.outputs if o.letter.type_defaulted}
-    names = {ClientType.BUSINESS: "Professionnel", ClientType.PUBLIC: "Public",
-             ClientType.CONSUMER: "Particulier"}
-    return ", ".join(names[k] for k in kinds)
 
 
 def _progress_bar():

@@ -56,7 +56,7 @@ def _unquote(value):
     return value
 
 
-def parse_journal(rows: list, sheet: str = JOURNAL_SHEET, first_row: int = 1):
+def parse_journal(rows: list, sheet: str = JOURNAL_SHEET, first_row: int = 1, csv: bool = False):
     """Entries from the journal's rows. Rows without a reference date (a totals row, notes)
     are not records; unreadable ones are reported and ignored: the journal is never
     rewritten, only read so that a run is not repeated."""
@@ -93,7 +93,7 @@ def parse_journal(rows: list, sheet: str = JOURNAL_SHEET, first_row: int = 1):
             ))
         except ValueError as err:
             anomalies.append(Anomaly(f"ligne du journal illisible ({err}), ignorée",
-                                     Location(sheet, first_row + i)))
+                                     Location(sheet, first_row + i, csv=csv)))
     return entries, anomalies
 
 

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Optional
 
@@ -45,6 +46,12 @@ def penalty(balance: Decimal, rate_percent: Decimal, days_late: int) -> Decimal:
 
 def indemnity_due(kind: ClientType) -> bool:
     return kind in (ClientType.BUSINESS, ClientType.PUBLIC)
+
+
+def payment_deadline(as_of: date, delay_days: int) -> date:
+    """as-of + `Délai de paiement accordé`, as the contract fixes it (a weekend day included:
+    the letter names the date, the debtor can pay before it)."""
+    return as_of + timedelta(days=delay_days)
 
 
 def cash_allowed(total: Decimal, settings: Settings) -> bool:

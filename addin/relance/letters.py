@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, fields, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Optional
 
@@ -90,7 +90,7 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
             stage = invoice_stage(inv, as_of, ledger.settings, recorded.get(inv.number, ()))
         except ValueError as err:
             anomalies.append(Anomaly(f"facture {inv.number} : {err}, ignorée",
-                                     Location(ledger.sheet, inv.row)))
+                                     ledger.where(inv.row)))
             continue
         balance = balance_on(inv, as_of)
         late = days_late(inv.due_date, as_of) if inv.due_date and balance > 0 else 0
@@ -100,12 +100,32 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
 
 def plan_run(ledger: Ledger, as_of: date) -> Plan:
     lines, anomalies = classify(ledger, as_of)
-    letters, skipped = build_letters(lines, as_of, ledger.settings, ledger.sheet)
+    letters, skipped = build_letters(lines, as_of, ledger.settings, ledger.where)
+    later = _reminded_after(letters, ledger, as_of)
     return Plan(as_of, tuple(lines), tuple(letters),
-                tuple(ledger.anomalies) + tuple(anomalies) + tuple(skipped))
+                tuple(ledger.anomalies) + tuple(anomalies) + tuple(skipped) + tuple(later))
 
 
-def build_letters(lines, as_of: date, settings: Settings, sheet: str = "") -> tuple[list, list]:
+def _reminded_after(letters, ledger: Ledger, as_of: date) -> list:
+    """A run dated before a second reminder already recorded sees the ledger as it stood then
+    and reminds again: say so, since it is rarely what the accountant meant."""
+    recorded = recorded_second_reminders(ledger.journal)
+    out = []
+    for letter in letters:
+        for line in letter.lines:
+            inv = line.invoice
+            later = [d for d in (inv.second_reminder, *recorded.get(inv.number, ())) if d and d > as_of]
+            if later:
+                out.append(Anomaly(
+                    f"facture {inv.number} : une 2e relance est déjà enregistrée le "
+                    f"{max(later):%d/%m/%Y}, après la date de référence ; elle est relancée "
+                    f"de nouveau à la date du {as_of:%d/%m/%Y}", ledger.where(inv.row)))
+    return out
+
+
+def build_letters(lines, as_of: date, settings: Settings,
+                  where=lambda row: Location("", row)) -> tuple[list, list]:
+    """One letter per client with second_due invoices; `where(row)` names a row in messages."""
     by_client = defaultdict(list)
     for line in lines:
         if not line.invoice.excluded:
@@ -116,16 +136,43 @@ def build_letters(lines, as_of: date, settings: Settings, sheet: str = "") -> tu
         if not due:
             continue
         letter = _letter(client_lines, due, as_of, settings)
+        here = where(due[0].invoice.row)
+        skipped += [Anomaly(f"{letter.client.name} : {text}", here)
+                    for text in client_warnings(letter, [ln.invoice for ln in client_lines])]
         if letter.total <= 0:
             skipped.append(Anomaly(
                 f"{letter.client.name} : les avoirs ({money(letter.credit_total)}) couvrent les "
                 f"factures à relancer ({money(letter.invoices_total)}) ; pas de lettre, "
-                f"imputez les avoirs",
-                Location(sheet, due[0].invoice.row)))
+                f"imputez les avoirs", here))
             continue
         letters.append(letter)
     letters.sort(key=lambda lt: (fold(lt.client.name), lt.client.key))
     return letters, skipped
+
+
+_POSTAL = (("address", "Adresse"), ("postcode", "Code postal"), ("city", "Ville"))
+_CONFLICTS = (("name", "nom"), ("address", "adresse"), ("email", "e-mail"))
+
+
+def client_warnings(letter: Letter, rows: list) -> list:
+    """What the accountant should check before posting a letter: a missing postal address,
+    rows of the same client that disagree (the first filled one is used)."""
+    texts = []
+    missing = [label for attr, label in _POSTAL if not getattr(letter.client, attr).strip()]
+    if missing and not (letter.client.address.strip() and letter.client.country.strip()):
+        texts.append("adresse postale incomplète (" + ", ".join(missing) + ") : la lettre est "
+                     "écrite, complétez l'adresse avant de la poster")
+    for attr, label in _CONFLICTS:
+        seen = {}
+        for inv in rows:
+            value = getattr(inv.client, attr).strip()
+            if value and value.casefold() not in seen:
+                seen[value.casefold()] = inv.row
+        if len(seen) > 1:
+            listed = ", ".join(str(r) for r in seen.values())
+            texts.append(f"{label} différent selon les lignes ({listed}) : celui de la ligne "
+                         f"{min(seen.values())} est utilisé")
+    return texts
 
 
 def merged_client(rows: list) -> Client:
@@ -168,6 +215,6 @@ def _letter(client_lines, due, as_of: date, settings: Settings) -> Letter:
         penalties=penalties,
         penalty_total=sum(penalties, Decimal("0.00")) if rate is not None else None,
         indemnity_total=law.INDEMNITY * len(due) if law.indemnity_due(kind) else Decimal("0.00"),
-        deadline=as_of + timedelta(days=settings.payment_delay),
+        deadline=law.payment_deadline(as_of, settings.payment_delay),
         cash=law.cash_allowed(total, settings),
     )

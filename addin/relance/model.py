@@ -31,18 +31,19 @@ class RelanceError(Exception):
 class Location:
     """Where a value was found: sheet (or file) name, 1-based row, column letter, header."""
 
-    sheet: str
+    sheet: str  # the sheet, or the file name for a CSV
     row: int
     column: str = ""
     header: str = ""
+    csv: bool = False
 
     @property
     def cell(self) -> str:
         return f"{self.column}{self.row}" if self.column else f"ligne {self.row}"
 
     def describe(self) -> str:
-        text = f"feuille « {self.sheet} », cellule {self.cell}" if self.column else \
-            f"feuille « {self.sheet} », ligne {self.row}"
+        place = f"fichier « {self.sheet} »" if self.csv else f"feuille « {self.sheet} »"
+        text = f"{place}, cellule {self.cell}" if self.column else f"{place}, ligne {self.row}"
         if self.header:
             text += f" (colonne « {self.header} »)"
         return text
@@ -205,4 +206,8 @@ class Ledger:
     journal: tuple = ()
     anomalies: tuple = ()
     source: str = ""  # file name, for messages
-    sheet: str = ""  # receivables sheet name
+    sheet: str = ""  # receivables sheet name (the file name for a CSV)
+    csv: bool = False
+
+    def where(self, row: int) -> Location:
+        return Location(self.sheet, row, csv=self.csv)

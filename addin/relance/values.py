@@ -279,6 +279,10 @@ _CLIENT_TYPES = {
 }
 
 
+CLIENT_TYPE_NAMES = {ClientType.BUSINESS: "Professionnel", ClientType.PUBLIC: "Public",
+                     ClientType.CONSUMER: "Particulier"}
+
+
 def parse_client_type(value) -> ClientType | None:
     """`Particulier`, `Public` or `Professionnel` (and common variants); None for an empty cell."""
     key = fold(cell_text(value))

@@ -82,7 +82,7 @@ def _other_status(line, lang: str) -> str:
     if line.stage is Stage.FIRST_SENT and first:
         return f"reminder sent on {short_date(first)}" if lang == "en" else \
             f"relancée le {short_date(first)}"
-    return "overdue" if lang == "en" else "échue"
+    return "no reminder sent yet" if lang == "en" else "pas encore relancée"
 
 
 def letter_context(letter: Letter, settings: Settings, as_of) -> dict:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..model import RelanceError, Settings
@@ -81,13 +82,20 @@ class LetterRenderer:
         except UndefinedError as err:
             raise RelanceError(
                 f"Le modèle « {self.template.name} » utilise une variable inconnue "
-                f"({_undefined_name(err)}). Corrigez la balise ; aucune lettre n'a été "
-                f"enregistrée.") from None
+                f"({self._undefined_name(err)}). Corrigez la balise (la liste des variables est "
+                f"dans templates/VARIABLES.md) ; aucune lettre n'a été enregistrée.") from None
         except TemplateSyntaxError as err:
             raise self._syntax_error(err) from None
+        except SecurityError as err:
+            m = re.search(r"attribute '([^']+)'", str(err))
+            what = f" (accès à « {m.group(1)} »)" if m else ""
+            raise RelanceError(
+                f"Le modèle « {self.template.name} » contient une balise interdite{what} : un "
+                f"modèle ne peut utiliser que les variables de la lettre (templates/VARIABLES.md). "
+                f"Aucune lettre n'a été enregistrée.") from None
         except TemplateError as err:
-            raise RelanceError(f"Le modèle « {self.template.name} » ne peut pas être rempli : "
-                               f"{err}.") from None
+            raise RelanceError(f"Le modèle « {self.template.name} » ne peut pas être rempli "
+                               f"({str(err).rstrip('.')}). Aucune lettre n'a été enregistrée.") from None
         tpl.save(str(dest))
 
     def _syntax_error(self, err: TemplateSyntaxError) -> RelanceError:
@@ -98,7 +106,17 @@ class LetterRenderer:
             + ". Retapez la balise d'un seul tenant, avec des guillemets droits.")
 
 
-def _undefined_name(err: UndefinedError) -> str:
-    m = re.search(r"has no attribute '([^']+)'", str(err)) or re.search(r"'([^']+)' is undefined",
-                                                                         str(err))
-    return f"« {m.group(1)} »" if m else str(err)
+    def _undefined_name(self, err: UndefinedError) -> str:
+        """`client.nom` rather than Jinja's bare `nom`: the dotted name as the template writes it."""
+        m = re.search(r"has no attribute '([^']+)'", str(err)) or \
+            re.search(r"'([^']+)' is undefined", str(err))
+        if not m:
+            return str(err)
+        name = m.group(1)
+        try:
+            text = DocxTemplate(str(self.template)).get_xml()
+        except Exception:
+            text = ""
+        text = re.sub(r"<[^>]+>", "", text)
+        dotted = re.search(r"[A-Za-z_][\w.]*\." + re.escape(name) + r"\b", text)
+        return f"« {dotted.group(0) if dotted else name} »"

@@ -43,7 +43,7 @@ class Grid:
     def location(self, i: int, j: Optional[int] = None, header: str = "") -> Location:
         row = self.first_row + i
         if j is None:
-            return Location(self.sheet, row)
+            return Location(self.sheet, row, csv=self.csv)
         if self.csv:
-            return Location(self.sheet, row, "", header or f"colonne {j + 1}")
+            return Location(self.sheet, row, "", header or f"colonne {j + 1}", csv=True)
         return Location(self.sheet, row, get_column_letter(self.first_col + j), header)

@@ -56,5 +56,6 @@ def assemble(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid
         anomalies=tuple(unknown_keys(settings)) + parsed.anomalies + tuple(journal_anomalies),
         source=source,
         sheet=receivables.sheet,
+        csv=receivables.csv,
     )
     return ledger, parsed

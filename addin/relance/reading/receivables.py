@@ -73,7 +73,7 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
         except _RowError as err:
             anomalies.append(Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
                                      f"facture {number} ignorée", err.location))
-    invoices, duplicates = _flag_duplicates(invoices, grid.sheet)
+    invoices, duplicates = _flag_duplicates(invoices, grid)
     notes = [Anomaly(f"colonnes non reconnues, ignorées : {_quote_list(ignored)} ; si l'une "
                      f"tient un champ connu (montant réglé, date de relance…), renommez-la "
                      f"(en-têtes admis : voir le README)", grid.location(header_index))] \
@@ -266,7 +266,7 @@ def _client_type(value, location):
 
 # --- duplicates --------------------------------------------------------------------------
 
-def _flag_duplicates(invoices: list, sheet: str):
+def _flag_duplicates(invoices: list, grid: Grid):
     rows = defaultdict(list)
     for inv in invoices:
         rows[inv.number].append(inv.row)
@@ -279,7 +279,7 @@ def _flag_duplicates(invoices: list, sheet: str):
                 anomalies.append(Anomaly(
                     f"numéro de facture « {inv.number} » en double (lignes {listed}) : ces lignes "
                     f"ne recevront pas de lettre tant que le doublon n'est pas corrigé",
-                    Location(sheet, inv.row)))
+                    Location(grid.sheet, inv.row, csv=grid.csv)))
             inv = replace(inv, excluded="numéro de facture en double")
         out.append(inv)
     return out, anomalies

@@ -153,9 +153,20 @@ def settings_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
+def _closest(key: str, known: dict):
+    """The known key a typo most likely meant: similar letters, and the same first word
+    (`Délai de paiement` is the payment delay, not `Lien de paiement`)."""
+    import difflib
+
+    def score(candidate):
+        ratio = difflib.SequenceMatcher(None, key, candidate).ratio()
+        return ratio + (0.2 if candidate[:4] == key[:4] else 0)
+    best = max(known, key=score)
+    return known[best] if score(best) >= 0.8 else None
+
+
 def unknown_keys(grid: Optional[Grid]) -> list:
     """Keys of `Paramètres` the tool does not know: a typo would silently keep the default."""
-    import difflib
     if grid is None:
         return []
     key_col, _, start = _columns(grid)
@@ -164,8 +175,8 @@ def unknown_keys(grid: Optional[Grid]) -> list:
     for i in range(start, len(grid.rows)):
         raw = cell_text(grid.value(i, key_col))
         if raw and fold(raw) not in _KEYS:
-            close = difflib.get_close_matches(fold(raw), list(known), n=1, cutoff=0.75)
-            hint = f" : vouliez-vous dire « {known[close[0]]} » ?" if close else ""
+            close = _closest(fold(raw), known)
+            hint = f" : vouliez-vous dire « {close} » ?" if close else ""
             anomalies.append(Anomaly(f"paramètre « {raw} » inconnu, ignoré{hint}",
                                      grid.location(i, key_col, "Paramètre")))
     return anomalies

@@ -20,7 +20,7 @@ JOURNAL_CSV = "journal.csv"
 def read(path: Path):
     if not path.exists():
         return [], []
-    return parse_journal(read_csv_rows(path), path.name)
+    return parse_journal(read_csv_rows(path), path.name, csv=True)
 
 
 def _text(value) -> str:

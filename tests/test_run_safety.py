@@ -1,0 +1,235 @@
+"""A run never destroys proof, never reminds twice, never records half a run."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.worksheet.table import Table
+
+from conftest import run_cli
+from test_bad_input import HEADERS, SETTINGS, due_row, make_book
+
+from relance import run as run_module
+from relance.locking import run_lock
+from relance.model import RelanceError
+from relance.reading import files
+
+
+def letters_of(proc):
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["letters"]
+
+
+def test_a_reused_output_folder_never_overwrites_an_earlier_letter(tmp_path):
+    """Same folder (--out), two days: both letters stay, each journal row names its own file."""
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1"),
+                                           ["F2", "Client A", date(2026, 9, 20), 50, date(2026, 10, 20)]])
+    out = tmp_path / "lettres"
+    first = letters_of(run_cli("generate", book, "--as-of", "2026-11-01", "--out", out, "--json"))
+    second = letters_of(run_cli("generate", book, "--as-of", "2026-11-20", "--out", out, "--json"))
+    f1, f2 = first[0]["files"]["courrier"], second[0]["files"]["courrier"]
+    assert f1 != f2 and os.path.exists(f1) and os.path.exists(f2)
+    assert first[0]["invoices"] == ["F1"] and second[0]["invoices"] == ["F2"]
+    journal = list(openpyxl.load_workbook(book)["Journal"].iter_rows(values_only=True))[1:]
+    assert len({row[8] for row in journal}) == 2
+
+
+def test_a_same_day_rerun_after_an_edit_keeps_the_recorded_letter(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")])
+    first = letters_of(run_cli("generate", book, "--as-of", "2026-12-01", "--json"))
+    recorded = Path(first[0]["files"]["courrier"])
+    before = recorded.read_bytes()
+    wb = openpyxl.load_workbook(book)
+    wb["Créances"].append(due_row("F9"))  # a new invoice of the same client, same day
+    wb.save(book)
+    second = letters_of(run_cli("generate", book, "--as-of", "2026-12-01", "--json"))
+    assert second[0]["invoices"] == ["F9"]
+    assert Path(second[0]["files"]["courrier"]) != recorded
+    assert recorded.read_bytes() == before
+
+
+def test_csv_client_whose_name_starts_like_a_formula_is_not_reminded_twice(tmp_path):
+    (tmp_path / "parametres.csv").write_text(
+        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n"
+                        "=1;@Home Services;01/09/2026;100,00;01/10/2026\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert len(letters_of(run_cli("generate", csv_path, "--as-of", "2026-12-01", "--out", out,
+                                  "--json"))) == 1
+    assert letters_of(run_cli("generate", csv_path, "--as-of", "2026-12-01", "--out", out,
+                              "--json")) == []
+    journal = (out / "journal.csv").read_text(encoding="utf-8-sig")
+    assert "'@Home Services" in journal and "'=1" in journal  # never a formula in Excel
+
+
+def test_renamed_client_is_not_reminded_twice(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1", "Client A")], headers=HEADERS)
+    letters_of(run_cli("generate", book, "--as-of", "2026-12-01", "--json"))
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Créances"]
+    ws["B2"] = "Client A SARL"
+    ws["F2"] = None  # the recorded Date 2e relance lost too: only the Journal remembers
+    wb.save(book)
+    assert letters_of(run_cli("generate", book, "--as-of", "2026-12-02", "--json")) == []
+
+
+def test_cash_alone_is_no_way_to_pay_above_1000_euros(tmp_path):
+    settings = [kv for kv in SETTINGS if kv[0] != "IBAN"] + [("Espèces", "oui")]
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1", amount=1500)], settings=settings)
+    before = book.read_bytes()
+    proc = run_cli("generate", book, "--as-of", "2026-12-01")
+    assert proc.returncode == 1 and "1 000 €" in proc.stderr and "Client A" in proc.stderr
+    assert book.read_bytes() == before and not (tmp_path / "Relances").exists()
+    small = make_book(tmp_path / "s.xlsx", [due_row("F1", amount=900)], settings=settings)
+    assert len(letters_of(run_cli("generate", small, "--as-of", "2026-12-01", "--json"))) == 1
+
+
+def _table_book(path, blocked: bool, legend: bool = False):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    start = 1
+    if legend:  # a small legend table above the ledger
+        ws.append(["Statut", "Nb"])
+        ws.append(["ouvert", 1])
+        ws.add_table(Table(displayName="Legende", ref="A1:B2"))
+        ws.append([])
+        start = 4
+    ws.append(HEADERS)
+    ws.append(due_row("F1"))
+    ws.append(due_row("F2", "Client B"))
+    ws.add_table(Table(displayName="Ledger", ref=f"A{start}:E{start + 2}"))
+    if blocked:
+        ws.cell(start, 6, "Notes")
+        ws.cell(start + 1, 6, "à rappeler")
+    ps = wb.create_sheet("Paramètres")
+    ps.append(["Paramètre", "Valeur"])
+    for k, v in SETTINGS:
+        ps.append([k, v])
+    wb.save(path)
+    return path
+
+
+def test_missing_date_column_that_cannot_join_the_table_leaves_the_workbook_intact(tmp_path):
+    book = _table_book(tmp_path / "b.xlsx", blocked=True)
+    before = book.read_bytes()
+    proc = run_cli("generate", book, "--as-of", "2026-12-01")
+    assert proc.returncode == 0, proc.stderr
+    assert book.read_bytes() == before
+    assert "À reporter à la main : facture F1" in proc.stdout
+    assert "ajoutez la colonne « Date 2e relance » au tableau" in proc.stdout
+    again = run_cli("generate", book, "--as-of", "2026-12-01")
+    assert "Rien à faire" in again.stdout  # journal.csv remembers
+
+
+def test_the_table_naming_receivables_columns_is_the_ledger(tmp_path):
+    book = _table_book(tmp_path / "b.xlsx", blocked=False, legend=True)
+    proc = run_cli("scan", book, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [x["invoice"] for x in json.loads(proc.stdout)] == ["F1", "F2"]
+
+
+def test_journal_table_with_a_totals_row_and_title_rows_stays_readable(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")])
+    wb = openpyxl.load_workbook(book)
+    js = wb.create_sheet("Journal")
+    js.append(["Journal des relances"])
+    js.append([])
+    js.append(["Date et heure", "Date de référence", "Code client", "Client", "Factures",
+               "Total dû", "Canal", "Statut", "Fichier", "Étape"])
+    js.append(["Total", None, None, None, None, "=SUM(F4:F4)", None, None, None, None])
+    table = Table(displayName="JournalT", ref="A3:J4")
+    table.totalsRowCount = 1
+    js.add_table(table)
+    wb.save(book)
+    letters_of(run_cli("generate", book, "--as-of", "2026-12-01", "--json"))
+    data = files.load(book)
+    assert [e.invoices for e in data.ledger.journal] == [("F1",)]
+    assert not [a for a in data.ledger.anomalies if "journal" in a.message]
+    ref = openpyxl.load_workbook(book)["Journal"].tables["JournalT"].ref
+    assert ref == "A3:J4"  # the totals row stays the totals row
+
+
+def test_journal_csv_saved_by_excel_in_windows_1252_still_gets_appended(tmp_path):
+    (tmp_path / "parametres.csv").write_text(
+        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n"
+                        "F1;Hélène;01/09/2026;100,00;01/10/2026\n"
+                        "F2;Émile;01/09/2026;100,00;01/10/2026\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "journal.csv").write_bytes(
+        "Date et heure;Date de référence;Code client;Client;Factures;Total dû;Canal;Statut;Fichier;Étape\r\n"
+        "01/11/2026 10:00:00;01/11/2026;;Hélène;F1;100,00;courrier;généré;x.docx;2e relance\r\n"
+        .encode("cp1252"))
+    letters = letters_of(run_cli("generate", csv_path, "--as-of", "2026-12-01", "--out", out,
+                                 "--json"))
+    assert [x["invoices"] for x in letters] == [["F2"]]  # F1: the cp1252 journal was read
+    text = (out / "journal.csv").read_text(encoding="utf-8-sig")
+    assert "Hélène" in text and "Émile" in text
+
+
+def test_a_workbook_changed_during_the_run_is_not_overwritten(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1"), due_row("F2", "Client B")])
+
+    def someone_saves_in_excel(done, total, name):
+        if done == 1:
+            wb = openpyxl.load_workbook(book)
+            wb["Créances"]["A10"] = "saisie pendant la génération"
+            wb.save(book)
+    with pytest.raises(RelanceError) as err:
+        run_module.generate(book, run_module.Options(as_of=date(2026, 12, 1)),
+                            progress=someone_saves_in_excel)
+    assert "modifié" in err.value.message
+    assert openpyxl.load_workbook(book)["Créances"]["A10"].value == "saisie pendant la génération"
+
+
+def test_a_second_run_at_the_same_time_refuses(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")])
+    before = book.read_bytes()
+    with run_lock(book):
+        proc = run_cli("generate", book, "--as-of", "2026-12-01")
+    assert proc.returncode == 1 and "déjà en cours" in proc.stderr
+    assert book.read_bytes() == before
+
+
+def test_invalid_iban_stops_generate(tmp_path):
+    settings = [(k, "FR76 3000 6000 0112 3456 7890 180" if k == "IBAN" else v) for k, v in SETTINGS]
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")], settings=settings)
+    proc = run_cli("generate", book, "--as-of", "2026-12-01")
+    assert proc.returncode == 1 and "IBAN" in proc.stderr and "invalide" in proc.stderr
+
+
+def test_unknown_setting_is_reported_with_a_suggestion(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")],
+                     settings=SETTINGS + [("Délai de paiement accorde", 30), ("Délai de paiemnt", 3)])
+    proc = run_cli("generate", book, "--as-of", "2026-12-01", "--dry-run")
+    assert proc.returncode == 0
+    assert "« Délai de paiemnt » inconnu" in proc.stderr
+    assert "vouliez-vous dire « Délai de paiement accordé »" in proc.stderr
+
+
+def test_a_run_dated_before_a_recorded_second_reminder_says_it_reminds_again(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")])
+    letters_of(run_cli("generate", book, "--as-of", "2026-12-03", "--json"))
+    proc = run_cli("generate", book, "--as-of", "2026-11-30", "--dry-run", "--json")
+    assert json.loads(proc.stdout)["letters"][0]["invoices"] == ["F1"]  # SPEC: as it stood then
+    assert "déjà enregistrée le 03/12/2026" in proc.stderr
+
+
+def test_missing_postal_address_and_disagreeing_rows_are_flagged(tmp_path):
+    headers = HEADERS + ["Adresse", "Code postal", "Ville"]
+    rows = [due_row("F1") + ["1 rue A", "75001", "Paris"],
+            due_row("F2") + ["9 rue B", "75002", "Paris"],
+            due_row("F3", "Client B") + [None, None, None]]
+    book = make_book(tmp_path / "b.xlsx", rows, headers=headers)
+    proc = run_cli("generate", book, "--as-of", "2026-12-01", "--dry-run")
+    assert "Client B : adresse postale incomplète" in proc.stderr
+    assert "Client A : adresse différent selon les lignes (2, 3)" in proc.stderr
