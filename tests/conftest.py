@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+# xlwings registers its remote engine at import time, and only with a key: the tests drive the
+# button's code through that engine with xlwings' free non-commercial key. The product itself
+# (desktop Excel, the command line) never needs one.
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "workbook" / "relances.xlsx"
 SAMPLE_DATE = date(2026, 12, 1)

@@ -79,6 +79,7 @@ COLUMNS = [
     ("Date mise en demeure", 13),
     ("Litige", 14),
     ("Procédure collective", 24),
+    ("Étape", 28),  # =RELANCE_ETAPE(…; AUJOURDHUI()): needs the formulas imported (README)
 ]
 HEADERS = [name for name, _ in COLUMNS]
 COL = {name: get_column_letter(i) for i, name in enumerate(HEADERS, start=1)}
@@ -277,6 +278,14 @@ def excel_number(value: Decimal):
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def stage_formula(r: int) -> str:
+    """The stage formula of SPEC.md, with TODAY() (AUJOURDHUI) as the reference date so the
+    stage moves with the calendar. Files store formulas with English names and commas."""
+    args = ["Échéance", "Date 1ère relance", "Réponse client", "Reste dû", "Date 2e relance",
+            "Litige", "Date mise en demeure"]
+    return "=RELANCE_ETAPE(" + ",".join(f"{COL[a]}{r}" for a in args) + ",TODAY())"
+
+
 def write_receivables(ws, invoices: list[dict]) -> None:
     ws["A1"] = TITLE
     ws["A1"].font = Font(bold=True, size=14)
@@ -296,6 +305,8 @@ def write_receivables(ws, invoices: list[dict]) -> None:
             if name == "Reste dû":
                 cell.value = f"={COL['Montant TTC']}{r}-{COL['Montant réglé']}{r}"
                 cell.number_format = AMOUNT_FORMAT
+            elif name == "Étape":
+                cell.value = stage_formula(r)
             else:
                 value = inv[name]
                 if isinstance(value, Decimal):

@@ -96,14 +96,19 @@ def read(workbook: Path, options: Options):
     data = files.load(workbook)
     folder, root = output_dirs(workbook, data.ledger.settings.output_folder, options.out,
                                options.as_of)
-    # A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
-    # a run could not update the workbook and recorded itself there instead.
+    data.ledger, journal_path = with_csv_journal(data.ledger, root)
+    return data, folder, journal_path
+
+
+def with_csv_journal(ledger, root: Path):
+    """A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
+    a run could not update the workbook and recorded itself there instead."""
     journal_path = root / csv_journal.JOURNAL_CSV
     entries, anomalies = csv_journal.read(journal_path)
     if entries or anomalies:
-        data.ledger = replace(data.ledger, journal=data.ledger.journal + tuple(entries),
-                              anomalies=data.ledger.anomalies + tuple(anomalies))
-    return data, folder, journal_path
+        ledger = replace(ledger, journal=ledger.journal + tuple(entries),
+                         anomalies=ledger.anomalies + tuple(anomalies))
+    return ledger, journal_path
 
 
 def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
@@ -111,37 +116,57 @@ def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
     return plan_run(data.ledger, as_of)
 
 
+@dataclass
+class Batch:
+    """A run's letters, decided and checked (settings, ways to pay, templates), not yet written.
+
+    The command line and the Excel button both build one, then record it their own way."""
+
+    plan: Plan
+    outputs: list  # LetterOutput per letter, with the final file names
+    contexts: list  # the template context of each letter
+    renderers: dict  # language -> LetterRenderer
+    warnings: list  # what the letters lack for want of a setting
+
+
+def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path,
+                  as_of: date) -> Batch:
+    settings = ledger.settings
+    _check_settings(settings, is_csv)
+    plan = plan_run(ledger, as_of)
+    batch = Batch(plan, [], [], {}, settings_warnings(settings))
+    if not plan.letters:
+        return batch
+    _check_payment_ways(plan, settings)
+    batch.contexts = [letter_context(letter, settings, as_of) for letter in plan.letters]
+    for letter, context in zip(plan.letters, batch.contexts):
+        lang = letter.client.language
+        if lang not in batch.renderers:
+            batch.renderers[lang] = LetterRenderer(template_for(lang, settings, workbook_dir))
+            batch.renderers[lang].check(context)
+    taken = _recorded_stems(ledger.journal, workbook_dir, folder)
+    stems = letter_stems([(lt.client.name, lt.client.code) for lt in plan.letters],
+                         prefix=f"2e relance {as_of.isoformat()}", taken=taken)
+    batch.outputs = [LetterOutput(letter, {"courrier": folder / f"{stem}.docx"})
+                     for letter, stem in zip(plan.letters, stems)]
+    return batch
+
+
 def generate(workbook: Path, options: Options,
              progress: Optional[Callable[[int, int, str], None]] = None) -> RunResult:
     workbook = Path(workbook).expanduser()
     workbook = workbook.resolve() if workbook.exists() else workbook
     data, folder, journal_path = read(workbook, options)
-    settings = data.ledger.settings
-    _check_settings(settings, data.is_csv)
-    plan = plan_run(data.ledger, options.as_of)
-    result = RunResult(plan, folder, journal=journal_path if data.is_csv else None,
-                       dry_run=options.dry_run, warnings=settings_warnings(settings))
-    if not plan.letters:
+    batch = prepare_batch(data.ledger, is_csv=data.is_csv, workbook_dir=workbook.parent,
+                          folder=folder, as_of=options.as_of)
+    plan = batch.plan
+    result = RunResult(plan, folder, outputs=batch.outputs,
+                       journal=journal_path if data.is_csv else None,
+                       dry_run=options.dry_run, warnings=batch.warnings)
+    if not plan.letters or options.dry_run:
         return result
-    _check_payment_ways(plan, settings)
-    if not data.is_csv and not options.dry_run:
+    if not data.is_csv:
         _refuse_if_open_in_excel(workbook)
-
-    contexts = [letter_context(letter, settings, options.as_of) for letter in plan.letters]
-    renderers = {}
-    for letter, context in zip(plan.letters, contexts):
-        lang = letter.client.language
-        if lang not in renderers:
-            renderers[lang] = LetterRenderer(template_for(lang, settings, workbook.parent))
-            renderers[lang].check(context)
-
-    taken = _recorded_stems(data.ledger.journal, workbook.parent, folder)
-    stems = letter_stems([(lt.client.name, lt.client.code) for lt in plan.letters],
-                         prefix=f"2e relance {options.as_of.isoformat()}", taken=taken)
-    result.outputs = [LetterOutput(letter, {"courrier": folder / f"{stem}.docx"})
-                      for letter, stem in zip(plan.letters, stems)]
-    if options.dry_run:
-        return result
 
     with run_lock(workbook):
         _remove_stale_temp_files(workbook)
@@ -166,7 +191,7 @@ def generate(workbook: Path, options: Options,
             raise RelanceError(f"Impossible de préparer l'enregistrement de la relance "
                                f"({describe_os_error(err)}). Rien n'a été écrit.") from None
         try:
-            _write_letters(result, contexts, renderers, folder, progress)
+            write_letters(batch, folder, progress)
             _commit(result, workbook, stamp, prepared_book, prepared_journal, now, folder)
         finally:
             for prepared in (prepared_book, prepared_journal):
@@ -266,7 +291,7 @@ def _remove_stale_temp_files(workbook: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _write_letters(result: RunResult, contexts, renderers, folder: Path, progress) -> None:
+def write_letters(batch: Batch, folder: Path, progress=None) -> None:
     """Render every letter into a staging folder, then give them their final names.
 
     On failure nothing is left behind: not the staged files, nor the folders this run created.
@@ -281,12 +306,12 @@ def _write_letters(result: RunResult, contexts, renderers, folder: Path, progres
                            f"({describe_os_error(err)}). Rien n'a été écrit.") from None
     done = False
     try:
-        total = len(result.outputs)
+        total = len(batch.outputs)
         staged = []
-        for i, (out, context) in enumerate(zip(result.outputs, contexts), start=1):
+        for i, (out, context) in enumerate(zip(batch.outputs, batch.contexts), start=1):
             final = out.files["courrier"]
             temp = staging / final.name
-            renderers[out.letter.client.language].render(context, temp)
+            batch.renderers[out.letter.client.language].render(context, temp)
             staged.append((temp, final))
             if progress:
                 progress(i, total, out.letter.client.name)

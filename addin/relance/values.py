@@ -121,6 +121,17 @@ def _make_date(year: int, month: int, day: int) -> date:
         raise ValueError("date inexistante") from None
 
 
+def parse_response(value, month_first: bool = False, epoch: date = EXCEL_EPOCH_1900):
+    """A client's response: a date (or text reading as one) is its date; any other non-empty
+    text (a promise, a call note) is a response without a date; empty is no response."""
+    if is_blank(value):
+        return None
+    try:
+        return parse_date(value, month_first, epoch)
+    except ValueError:
+        return cell_text(value) or "oui"
+
+
 # --- amounts -----------------------------------------------------------------------------
 
 _CURRENCY = re.compile(r"(€|eur(?:os?)?|\$|usd|£|gbp|ttc|ht)", re.IGNORECASE)

@@ -49,6 +49,8 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "country": ("Pays", ("Country",)),
     "language": ("Langue", ("Language",)),
     "client_type": ("Type client", ("Type", "Client type")),
+    # Written by the tool (formulas or the macOS button), never read as an input.
+    "stage": ("Étape", ("Étape de relance", "Stage")),
 }
 
 DATE_FIELDS = ("invoice_date", "due_date", "payment_date", "first_reminder", "response",

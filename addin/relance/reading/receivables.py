@@ -14,6 +14,7 @@ from typing import Optional
 from ..model import Anomaly, Client, Invoice, Location, RelanceError
 from ..values import (DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
                       is_insolvent, parse_amount, parse_client_type, parse_date, parse_language,
+                      parse_response,
                       text_date_order)
 from .grid import Grid
 from .headers import DATE_FIELDS, REQUIRED, canonical, find_header_row, headers_found
@@ -232,7 +233,7 @@ def _parse_row(grid: Grid, i: int, number: str, columns, headers, month_first: b
         balance_cell=balance,
         payment_date=as_date("payment_date"),
         first_reminder=as_date("first_reminder"),
-        response=_response(raw("response"), month_first, grid),
+        response=parse_response(raw("response"), month_first, grid.epoch),
         second_reminder=as_date("second_reminder"),
         formal_notice=as_date("formal_notice"),
         disputed=is_disputed(raw("dispute")),
@@ -245,16 +246,6 @@ def _client_text(value, number_format: str) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return invoice_number(value, number_format)  # postcodes, client codes: 01000 stays so
     return cell_text(value).replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _response(value, month_first: bool, grid: Grid):
-    """A date (or text reading as one) is the response date; any other text is a response."""
-    if is_blank(value):
-        return None
-    try:
-        return parse_date(value, month_first, grid.epoch)
-    except ValueError:
-        return cell_text(value) or "oui"
 
 
 def _client_type(value, location):
