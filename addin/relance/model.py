@@ -164,11 +164,28 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Smtp:
+    """Where to send e-mails from. The password is never in the workbook: it comes from the
+    RELANCE_SMTP_PASSWORD environment variable or the system keyring."""
+
+    host: str = ""
+    port: int = 0  # 0: the security's usual port (587 STARTTLS, 465 TLS, 25 none)
+    security: str = "starttls"  # starttls, tls or none
+    user: str = ""
+    sender: str = ""  # From address; the company's e-mail when empty
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host.strip())
+
+
+@dataclass(frozen=True)
 class Settings:
     """The `Paramètres` sheet, defaults applied."""
 
     company: Company = field(default_factory=Company)
     payment: Payment = field(default_factory=Payment)
+    smtp: Smtp = field(default_factory=Smtp)
     second_reminder_delay: int = 15
     formal_notice_delay: int = 15
     payment_delay: int = 8

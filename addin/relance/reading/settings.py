@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..model import Anomaly, Company, Payment, RelanceError, Settings
+from ..model import Anomaly, Company, Payment, RelanceError, Settings, Smtp
 from ..values import cell_text, fold, is_blank, is_yes, parse_client_type, parse_int, parse_rate
 from .grid import Grid
 
@@ -44,6 +44,11 @@ _KEYS = {
     "dossierdesortie": ("text", "output_folder"),
     "modeledelettre": ("text", "letter_template"),
     "formatdesdates": ("date_format", "month_first_dates"),
+    "serveursmtp": ("smtp", "host"),
+    "portsmtp": ("smtp", "port"),
+    "securitesmtp": ("smtp", "security"),
+    "utilisateursmtp": ("smtp", "user"),
+    "expediteuremail": ("smtp", "sender"),
 }
 
 SETTINGS_SHEET = "Paramètres"
@@ -57,7 +62,7 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
     if grid is None:
         return Settings(present=False)
     key_col, value_col, start = _columns(grid)
-    company, payment, top = {}, {}, {}
+    company, payment, smtp, top = {}, {}, {}, {}
     for i in range(start, len(grid.rows)):
         key_raw = grid.value(i, key_col)
         if is_blank(key_raw):
@@ -73,6 +78,8 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
                 company[attr] = cell_text(value).replace("\r\n", "\n")
             elif section == "payment":
                 payment[attr] = is_yes(value) if attr == "cash" else cell_text(value)
+            elif section == "smtp":
+                smtp[attr] = _smtp_value(attr, value)
             elif section == "delay":
                 days = parse_int(value)
                 if days is not None:
@@ -90,7 +97,22 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
             raise RelanceError(
                 f"{where.describe()} : paramètre « {cell_text(key_raw)} », valeur "
                 f"« {cell_text(value)} » : {err}.", where) from None
-    return Settings(company=Company(**company), payment=Payment(**payment), **top)
+    return Settings(company=Company(**company), payment=Payment(**payment), smtp=Smtp(**smtp), **top)
+
+
+def _smtp_value(attr: str, value):
+    if attr == "port":
+        return parse_int(value) or 0
+    if attr == "security":
+        key = fold(cell_text(value))
+        if key in ("", "starttls", "tls12", "explicite"):
+            return "starttls"
+        if key in ("tls", "ssl", "ssltls", "implicite"):
+            return "tls"
+        if key in ("aucune", "none", "non", "sans"):
+            return "none"
+        raise ValueError("attendu STARTTLS, TLS ou aucune")
+    return cell_text(value)
 
 
 def _columns(grid: Grid) -> tuple[int, int, int]:
@@ -187,4 +209,5 @@ KNOWN_KEYS = ("Raison sociale", "Forme juridique", "Capital social", "Adresse", 
               "Fonction du signataire", "IBAN", "BIC", "Ordre des chèques", "Lien de paiement",
               "Espèces", "Délai 2e relance", "Délai mise en demeure", "Délai de paiement accordé",
               "Taux pénalités (%)", "Taux intérêts moratoires (%)", "Type client par défaut",
-              "Dossier de sortie", "Modèle de lettre", "Format des dates")
+              "Dossier de sortie", "Modèle de lettre", "Format des dates", "Serveur SMTP",
+              "Port SMTP", "Sécurité SMTP", "Utilisateur SMTP", "Expéditeur e-mail")
