@@ -329,10 +329,17 @@ def test_journal_record_for_a_client_without_code_matches_by_name():
     assert p.letters == ()
 
 
-def test_recorded_second_reminders_keys_by_invoice_number():
-    """A client renamed (or given a code) between two runs must not be reminded twice."""
+def test_journal_records_match_the_invoice_of_the_same_client():
+    """Renamed (same code) or given a code later (same name): still the same client. Another
+    company's invoice with the same number, in a journal.csv shared by several files: not."""
+    from relance.journal import reminded_on
+    from relance.model import Client
     recorded = recorded_second_reminders([entry(invoices=("FA-1", "FA-2"), as_of=ago(3))])
-    assert recorded == {"FA-1": [ago(3)], "FA-2": [ago(3)]}
+    assert reminded_on(recorded, "FA-1", Client(name="Dupont SA", code="CL001")) == [ago(3)]
+    assert reminded_on(recorded, "FA-1", Client(name="Dupont SAS", code="CL001")) == [ago(3)]
+    assert reminded_on(recorded, "FA-2", Client(name="DUPONT SA", code="")) == [ago(3)]
+    assert reminded_on(recorded, "FA-1", Client(name="Martin", code="CL009")) == []
+    assert reminded_on(recorded, "FA-3", Client(name="Dupont SA", code="CL001")) == []
 
 
 def test_journal_with_title_rows_and_a_totals_row_is_read():

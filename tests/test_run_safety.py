@@ -69,14 +69,33 @@ def test_csv_client_whose_name_starts_like_a_formula_is_not_reminded_twice(tmp_p
 
 
 def test_renamed_client_is_not_reminded_twice(tmp_path):
-    book = make_book(tmp_path / "b.xlsx", [due_row("F1", "Client A")], headers=HEADERS)
+    """Same client code, corrected name, and the Date 2e relance cell lost: the Journal still
+    remembers the reminder."""
+    headers = ["N° facture", "Code client", "Client", "Échéance", "Montant TTC", "Date 1ère relance"]
+    book = make_book(tmp_path / "b.xlsx", [["F1", "C1", "Client A", date(2026, 9, 1), 100,
+                                            date(2026, 10, 1)]], headers=headers)
     letters_of(run_cli("generate", book, "--as-of", "2026-12-01", "--json"))
     wb = openpyxl.load_workbook(book)
     ws = wb["Créances"]
-    ws["B2"] = "Client A SARL"
-    ws["F2"] = None  # the recorded Date 2e relance lost too: only the Journal remembers
+    ws["C2"] = "Client A SARL"
+    ws["G2"] = None
     wb.save(book)
     assert letters_of(run_cli("generate", book, "--as-of", "2026-12-02", "--json")) == []
+
+
+def test_another_files_invoice_with_the_same_number_is_not_taken_for_this_one(tmp_path):
+    """Two exports in one folder share Relances/journal.csv: invoice F-001 of one company says
+    nothing about invoice F-001 of another."""
+    (tmp_path / "parametres.csv").write_text(
+        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    for name, client in (("a.csv", "Alpha"), ("b.csv", "Beta")):
+        (tmp_path / name).write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n"
+                                     f"F-001;{client};01/09/2026;100,00;01/10/2026\n",
+                                     encoding="utf-8")
+    assert len(letters_of(run_cli("generate", tmp_path / "a.csv", "--as-of", "2026-12-01",
+                                  "--json"))) == 1
+    assert len(letters_of(run_cli("generate", tmp_path / "b.csv", "--as-of", "2026-12-01",
+                                  "--json"))) == 1
 
 
 def test_cash_alone_is_no_way_to_pay_above_1000_euros(tmp_path):

@@ -98,17 +98,26 @@ def parse_journal(rows: list, sheet: str = JOURNAL_SHEET, first_row: int = 1, cs
 
 
 def recorded_second_reminders(entries) -> dict:
-    """invoice number -> dates of the second-reminder documents the journal records.
-
-    Keyed by the number alone: invoice numbers are unique in a French ledger (duplicates
-    get no letter), while a client's name or code may be corrected between two runs."""
+    """invoice number -> (client code, folded client name, date) of each second-reminder
+    document the journal records; `reminded_on` picks those of one invoice's client."""
     recorded = defaultdict(list)
     for entry in entries:
         if fold(entry.stage) not in _SECOND_REMINDER_KEYS or entry.as_of is None:
             continue
         for number in entry.invoices:
-            recorded[number].append(entry.as_of)
+            recorded[number].append((entry.client_code.strip(), fold(entry.client), entry.as_of))
     return dict(recorded)
+
+
+def reminded_on(recorded: dict, number: str, client) -> list:
+    """Dates the journal records a second reminder of this invoice of this client.
+
+    The same client: same code, or same name (so a name corrected while the code stayed, or
+    a code added later, still matches); another company's invoice that happens to bear the
+    same number, in a journal shared by several files, does not."""
+    code, name = client.code.strip(), fold(client.name)
+    return [day for entry_code, entry_name, day in recorded.get(number, ())
+            if (code and entry_code == code) or (name and entry_name == name)]
 
 
 def recorded_files(entries) -> set:

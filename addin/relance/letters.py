@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Optional
 
 from . import law
-from .journal import recorded_second_reminders
+from .journal import recorded_second_reminders, reminded_on
 from .model import Anomaly, Client, ClientType, Invoice, Ledger, Location, Settings, Stage
 from .stages import balance_on, days_late, invoice_stage, paid_on
 from .formatting import money
@@ -87,7 +87,8 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
     lines, anomalies = [], []
     for inv in ledger.invoices:
         try:
-            stage = invoice_stage(inv, as_of, ledger.settings, recorded.get(inv.number, ()))
+            stage = invoice_stage(inv, as_of, ledger.settings,
+                                  reminded_on(recorded, inv.number, inv.client))
         except ValueError as err:
             anomalies.append(Anomaly(f"facture {inv.number} : {err}, ignorée",
                                      ledger.where(inv.row)))
@@ -114,7 +115,8 @@ def _reminded_after(letters, ledger: Ledger, as_of: date) -> list:
     for letter in letters:
         for line in letter.lines:
             inv = line.invoice
-            later = [d for d in (inv.second_reminder, *recorded.get(inv.number, ())) if d and d > as_of]
+            later = [d for d in (inv.second_reminder, *reminded_on(recorded, inv.number, inv.client))
+                     if d and d > as_of]
             if later:
                 out.append(Anomaly(
                     f"facture {inv.number} : une 2e relance est déjà enregistrée le "
