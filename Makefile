@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SAMPLE_DATE := 2026-12-01
 SCRATCH := scratch/demo
 
-.PHONY: demo test install templates workbook addin clean
+.PHONY: demo test install templates workbook addin preview clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,10 @@ templates: install
 
 workbook: install
 	$(BIN)/python workbook/build_sample.py
+
+# Render the sample run's first letter to docs/preview.png (needs LibreOffice and pdftoppm).
+preview: install
+	$(BIN)/python scripts/preview.py
 
 # Rebuild the committed Excel add-in (addin/relance.xlam) from xlwings' custom add-in template.
 addin: install

@@ -105,8 +105,8 @@ def test_workbook_the_writer_cannot_edit_is_left_untouched_with_dates_to_record_
     proc = run_cli("generate", book, "--as-of", "2026-12-01", "--channels", "courrier")
     assert proc.returncode == 0, proc.stderr
     assert book.read_bytes() == before
-    assert "À reporter à la main : facture F1" in proc.stdout
-    assert "À reporter à la main : facture F2" in proc.stdout
+    assert "à reporter à la main" in proc.stdout and "F1 (ligne 2)" in proc.stdout
+    assert "F2 (ligne 3)" in proc.stdout
     journal = tmp_path / "Relances" / "journal.csv"
     assert "F1" in journal.read_text(encoding="utf-8-sig")
     again = run_cli("generate", book, "--as-of", "2026-12-01", "--channels", "courrier")

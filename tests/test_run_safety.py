@@ -141,8 +141,8 @@ def test_missing_date_column_that_cannot_join_the_table_leaves_the_workbook_inta
     proc = run_cli("generate", book, "--as-of", "2026-12-01")
     assert proc.returncode == 0, proc.stderr
     assert book.read_bytes() == before
-    assert "À reporter à la main : facture F1" in proc.stdout
-    assert "ajoutez la colonne « Date 2e relance » au tableau" in proc.stdout
+    assert "à reporter à la main" in proc.stdout and "F1 (ligne 2)" in proc.stdout
+    assert "ajoutez une colonne « Date 2e relance » au tableau « Ledger »" in proc.stdout
     again = run_cli("generate", book, "--as-of", "2026-12-01")
     assert "Rien à faire" in again.stdout  # journal.csv remembers
 
@@ -252,3 +252,28 @@ def test_missing_postal_address_and_disagreeing_rows_are_flagged(tmp_path):
     proc = run_cli("generate", book, "--as-of", "2026-12-01", "--dry-run")
     assert "Client B : adresse postale incomplète" in proc.stderr
     assert "Client A : adresse différent selon les lignes (2, 3)" in proc.stderr
+
+
+def test_two_workbooks_sharing_an_output_folder_never_replace_each_others_letters(tmp_path):
+    a = make_book(tmp_path / "a.xlsx", [due_row("F1", "Client A")])
+    b = make_book(tmp_path / "b.xlsx", [due_row("G1", "Client A")])
+    first = letters_of(run_cli("generate", a, "--as-of", "2026-12-01", "--json"))
+    kept = Path(first[0]["files"]["courrier"]).read_bytes()
+    second = letters_of(run_cli("generate", b, "--as-of", "2026-12-01", "--json"))
+    assert first[0]["files"]["courrier"] != second[0]["files"]["courrier"]
+    assert Path(first[0]["files"]["courrier"]).read_bytes() == kept
+
+
+def test_an_interrupted_runs_letter_is_replaced_by_the_next_run_not_duplicated(tmp_path):
+    """A letter written by a run killed before it recorded anything belongs to this workbook and
+    this client: the next run writes it again under the same name."""
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")])
+    dry = letters_of(run_cli("generate", book, "--as-of", "2026-12-01", "--json", "--dry-run"))
+    real = letters_of(run_cli("generate", book, "--as-of", "2026-12-01", "--json"))
+    path = Path(real[0]["files"]["courrier"])
+    shutil.copy2(tmp_path / "Relances" / "2026-12-01" / next(
+        p.name for p in (tmp_path / "Relances" / "2026-12-01").iterdir()
+        if p.name.startswith("sauvegarde")), book)  # back to the state before the run
+    again = letters_of(run_cli("generate", book, "--as-of", "2026-12-01", "--json"))
+    assert again[0]["files"]["courrier"] == str(path) == dry[0]["files"]["courrier"]
+    assert sorted(p.name for p in path.parent.glob("*.docx")) == [path.name]

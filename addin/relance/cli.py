@@ -260,9 +260,12 @@ def _summary(args, result: RunResult) -> None:
             _out(args, f"Journal : {result.journal}")
         if result.column_added:
             _out(args, f"Colonne « {result.column_added} » ajoutée à la feuille des créances.")
+        reasons = {}
         for row, number, why in result.manual_dates:
-            _out(args, f"À reporter à la main : facture {number} (ligne {row}) : Date 2e relance = "
-                       f"{short_date(plan.as_of)} ({why}).")
+            reasons.setdefault(why, []).append(f"{number} (ligne {row})")
+        for why, items in reasons.items():
+            _out(args, f"Date 2e relance à reporter à la main ({why}) : "
+                       f"{short_date(plan.as_of)} pour les factures " + ", ".join(items) + ".")
     if plan.responded:
         _out(args, f"{len(plan.responded)} facture(s) avec réponse du client, à suivre par vous :")
         for ln in plan.responded:

@@ -11,6 +11,7 @@ under the same names; after 5, the run is recorded and will not be repeated.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from typing import Callable, Optional
 
 from .documents.context import letter_context
 from .documents.docx_letters import LetterRenderer, template_for
-from .documents.filenames import letter_stems
+from .documents.filenames import document_owner, letter_stems
 from .formatting import money
 from .journal import recorded_files, second_reminder_entries
 from .letters import Letter, Plan, plan_run
@@ -127,6 +128,7 @@ class Batch:
     contexts: list  # the template context of each letter
     renderers: dict  # language -> LetterRenderer
     warnings: list  # what the letters lack for want of a setting
+    owners: list = field(default_factory=list)  # letter_owner of each letter
 
 
 def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path,
@@ -144,18 +146,41 @@ def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path,
         if lang not in batch.renderers:
             batch.renderers[lang] = LetterRenderer(template_for(lang, settings, workbook_dir))
             batch.renderers[lang].check(context)
-    taken = _recorded_stems(ledger.journal, workbook_dir, folder)
+    recorded = _recorded_stems(ledger.journal, workbook_dir, folder)
+    owners = [letter_owner(ledger.source, lt) for lt in plan.letters]
+
+    def taken(stem: str, i: int) -> bool:
+        path = folder / f"{stem}.docx"
+        return stem.casefold() in recorded or (path.exists() and document_owner(path) != owners[i])
     stems = letter_stems([(lt.client.name, lt.client.code) for lt in plan.letters],
                          prefix=f"2e relance {as_of.isoformat()}", taken=taken)
     batch.outputs = [LetterOutput(letter, {"courrier": folder / f"{stem}.docx"})
                      for letter, stem in zip(plan.letters, stems)]
+    batch.owners = owners
     return batch
+
+
+def letter_owner(source: str, letter: Letter) -> str:
+    """Who a letter file belongs to: the workbook's name and the client. A run may replace its
+    own unrecorded letter (left by an interrupted run), never another workbook's."""
+    digest = hashlib.sha1(f"{source}|{letter.client.key}".encode("utf-8")).hexdigest()[:20]
+    return f"relance:{digest}"  # a document property holds at most 255 characters
 
 
 def generate(workbook: Path, options: Options,
              progress: Optional[Callable[[int, int, str], None]] = None) -> RunResult:
+    """A real run holds the workbook's run lock from before it reads to after it records: a
+    second run waits for nothing, it refuses, so two runs never plan the same letters."""
     workbook = Path(workbook).expanduser()
     workbook = workbook.resolve() if workbook.exists() else workbook
+    if options.dry_run:
+        return _generate(workbook, options, progress)
+    with run_lock(workbook):
+        return _generate(workbook, options, progress)
+
+
+def _generate(workbook: Path, options: Options, progress) -> RunResult:
+    stamp = _stamp(workbook) if workbook.exists() else None
     data, folder, journal_path = read(workbook, options)
     batch = prepare_batch(data.ledger, is_csv=data.is_csv, workbook_dir=workbook.parent,
                           folder=folder, as_of=options.as_of)
@@ -168,45 +193,44 @@ def generate(workbook: Path, options: Options,
     if not data.is_csv:
         _refuse_if_open_in_excel(workbook)
 
-    with run_lock(workbook):
-        _remove_stale_temp_files(workbook)
-        stamp = _stamp(workbook)
-        now = (options.now or datetime.now()).replace(microsecond=0)
-        entries = second_reminder_entries(
-            [(out.letter, out.files, {}) for out in result.outputs], now, options.as_of,
-            workbook.parent)
-        prepared_book = prepared_journal = None
-        unsupported = ""
-        try:
-            if data.is_csv:
-                prepared_journal = csv_journal.prepare(journal_path, entries)
-            else:
-                try:
-                    prepared_book = xlsx_record.prepare(workbook, data.grid, data.receivables,
-                                                        plan.second_reminder_dates(), entries)
-                except xlsx_record.UnsupportedWorkbook as err:
-                    unsupported = f"classeur laissé intact : {err}"
-                    prepared_journal = csv_journal.prepare(journal_path, entries)
-        except OSError as err:
-            raise RelanceError(f"Impossible de préparer l'enregistrement de la relance "
-                               f"({describe_os_error(err)}). Rien n'a été écrit.") from None
-        try:
-            write_letters(batch, folder, progress)
-            _commit(result, workbook, stamp, prepared_book, prepared_journal, now, folder)
-        finally:
-            for prepared in (prepared_book, prepared_journal):
-                if prepared is not None:
-                    prepared.discard()
-        if prepared_book is not None:
-            rows = dict(prepared_book.skipped)
-            result.column_added = prepared_book.column_added
+    _remove_stale_temp_files(workbook)  # the run lock is held (see generate)
+    now = (options.now or datetime.now()).replace(microsecond=0)
+    entries = second_reminder_entries(
+        [(out.letter, out.files, {}) for out in result.outputs], now, options.as_of,
+        workbook.parent)
+    prepared_book = prepared_journal = None
+    unsupported = ""
+    try:
+        if data.is_csv:
+            prepared_journal = csv_journal.prepare(journal_path, entries)
         else:
-            result.journal = journal_path
-            rows = {line.invoice.row: unsupported for out in result.outputs
-                    for line in out.letter.lines} if unsupported else {}
-        result.manual_dates = [(line.invoice.row, line.invoice.number, rows[line.invoice.row])
-                               for out in result.outputs for line in out.letter.lines
-                               if line.invoice.row in rows]
+            try:
+                prepared_book = xlsx_record.prepare(workbook, data.grid, data.receivables,
+                                                    plan.second_reminder_dates(), entries,
+                                                    data.journal)
+            except xlsx_record.UnsupportedWorkbook as err:
+                unsupported = f"classeur laissé intact : {err}"
+                prepared_journal = csv_journal.prepare(journal_path, entries)
+    except OSError as err:
+        raise RelanceError(f"Impossible de préparer l'enregistrement de la relance "
+                           f"({describe_os_error(err)}). Rien n'a été écrit.") from None
+    try:
+        write_letters(batch, folder, progress)
+        _commit(result, workbook, stamp, prepared_book, prepared_journal, now, folder)
+    finally:
+        for prepared in (prepared_book, prepared_journal):
+            if prepared is not None:
+                prepared.discard()
+    if prepared_book is not None:
+        rows = dict(prepared_book.skipped)
+        result.column_added = prepared_book.column_added
+    else:
+        result.journal = journal_path
+        rows = {line.invoice.row: unsupported for out in result.outputs
+                for line in out.letter.lines} if unsupported else {}
+    result.manual_dates = [(line.invoice.row, line.invoice.number, rows[line.invoice.row])
+                           for out in result.outputs for line in out.letter.lines
+                           if line.invoice.row in rows]
     return result
 
 
@@ -275,8 +299,7 @@ def _commit(result, workbook: Path, stamp, prepared_book, prepared_journal, now,
                 f"n'a pas été mis à jour, pour ne pas écraser ces changements. Les lettres sont "
                 f"dans {folder} ; fermez le classeur et relancez la commande : elle réécrira les "
                 f"mêmes lettres et enregistrera la relance.")
-        result.backup = folder / (f"sauvegarde {workbook.stem} {now:%Y-%m-%d %H%M%S}"
-                                  f"{workbook.suffix}")
+        result.backup = backup_path(folder, workbook, now)
         prepared_book.commit(result.backup)
     except OSError as err:
         raise RelanceError(
@@ -285,9 +308,20 @@ def _commit(result, workbook: Path, stamp, prepared_book, prepared_journal, now,
             f"commande ; elle réécrira les mêmes lettres.") from None
 
 
+def backup_path(folder: Path, workbook: Path, now: datetime) -> Path:
+    """A new name in the output folder for the copy of the workbook made before the run changes
+    it; never the name of an earlier backup."""
+    base = f"sauvegarde {workbook.stem} {now:%Y-%m-%d %H%M%S}"
+    path, n = folder / f"{base}{workbook.suffix}", 2
+    while path.exists():
+        path, n = folder / f"{base} ({n}){workbook.suffix}", n + 1
+    return path
+
+
 def _remove_stale_temp_files(workbook: Path) -> None:
-    """Temporary files a killed run left beside the workbook (we hold the run lock)."""
-    for temp in workbook.parent.glob(f".~relance-{workbook.stem}-*{workbook.suffix}"):
+    """Temporary files a killed run left beside the workbook (we hold the run lock). The name
+    is the workbook's, then mkstemp's 8 random characters: another workbook's never matches."""
+    for temp in workbook.parent.glob(f".~relance-{workbook.stem}-{'?' * 8}{workbook.suffix}"):
         temp.unlink(missing_ok=True)
 
 
@@ -311,7 +345,7 @@ def write_letters(batch: Batch, folder: Path, progress=None) -> None:
         for i, (out, context) in enumerate(zip(batch.outputs, batch.contexts), start=1):
             final = out.files["courrier"]
             temp = staging / final.name
-            batch.renderers[out.letter.client.language].render(context, temp)
+            batch.renderers[out.letter.client.language].render(context, temp, batch.owners[i - 1])
             staged.append((temp, final))
             if progress:
                 progress(i, total, out.letter.client.name)

@@ -73,7 +73,9 @@ class LetterRenderer:
                 f"aucune lettre n'a été écrite.")
         self._checked = True
 
-    def render(self, context: dict, dest: Path) -> None:
+    def render(self, context: dict, dest: Path, owner: str = "") -> None:
+        """Write the letter; `owner` (workbook and client) goes in its document properties, so
+        a later run knows whether a file of that name in a shared folder is its own."""
         if not self._checked:
             self.check(context)
         tpl = DocxTemplate(str(self.template))
@@ -96,6 +98,8 @@ class LetterRenderer:
         except TemplateError as err:
             raise RelanceError(f"Le modèle « {self.template.name} » ne peut pas être rempli "
                                f"({str(err).rstrip('.')}). Aucune lettre n'a été enregistrée.") from None
+        if owner:
+            tpl.docx.core_properties.identifier = owner
         tpl.save(str(dest))
 
     def _syntax_error(self, err: TemplateSyntaxError) -> RelanceError:

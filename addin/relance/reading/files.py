@@ -11,6 +11,7 @@ from collections import Counter
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from ..journal import JOURNAL_SHEET
 from ..model import Ledger, RelanceError
@@ -35,6 +36,7 @@ class WorkbookData:
     grid: Grid  # the receivables block (for the writer: header row, columns, table)
     path: Path
     is_csv: bool
+    journal: Optional[Grid] = None  # the Journal sheet's block, None without such a sheet
 
 
 def load(path: Path) -> WorkbookData:
@@ -98,7 +100,7 @@ def _load_xlsx(path: Path) -> WorkbookData:
     settings = sheet_grid(settings_name, False) if settings_name else None
     journal = sheet_grid(journal_name, False) if journal_name else None
     ledger, receivables = assemble(grid, settings, journal, path.name)
-    return WorkbookData(ledger, receivables, grid, path, False)
+    return WorkbookData(ledger, receivables, grid, path, False, journal)
 
 
 def _receivables_table(ws):

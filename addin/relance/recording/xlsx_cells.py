@@ -21,6 +21,7 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904, excel_serial
+from .write_plan import UnsupportedWorkbook
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -28,10 +29,6 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 WORKSHEET_TYPE = REL_NS + "/worksheet"
 WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-
-
-class UnsupportedWorkbook(Exception):
-    """The file holds a structure this writer does not edit safely; the workbook is left as is."""
 
 
 def q(tag: str) -> str:

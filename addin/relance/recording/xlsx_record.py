@@ -14,15 +14,15 @@ from datetime import date
 from pathlib import Path
 from typing import Optional
 
-from ..journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET, find_header, to_row
+from ..journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET
 from ..model import RelanceError
 from ..reading.grid import Grid
 from ..reading.headers import canonical
 from ..reading.ledger import find_sheet
 from ..reading.receivables import Receivables
+from .write_plan import JournalWrite, UnsupportedWorkbook, block_width, date_column, journal_write
 from .xlsx_cells import (AMOUNT_FORMAT, DATE_FORMAT, DATETIME_FORMAT, Cell, Package, Sheet, Styles,
-                         TableEdit, UnsupportedWorkbook, add_worksheet, request_full_recalc,
-                         shared_strings, workbook_epoch)
+                         TableEdit, add_worksheet, request_full_recalc, workbook_epoch)
 
 __all__ = ["PreparedWorkbook", "UnsupportedWorkbook", "prepare"]
 
@@ -50,8 +50,9 @@ class PreparedWorkbook:
 
 
 def prepare(path: Path, grid: Grid, receivables: Receivables, dates: dict,
-            journal_entries: list) -> PreparedWorkbook:
-    """Build the updated workbook: `dates` maps sheet row -> second-reminder date.
+            journal_entries: list, journal: Optional[Grid]) -> PreparedWorkbook:
+    """Build the updated workbook: `dates` maps sheet row -> second-reminder date; `journal`
+    is the Journal sheet's block as read (None when the sheet is missing).
 
     Raises UnsupportedWorkbook when the file cannot be edited safely (the caller then leaves
     it untouched and says which dates to record by hand)."""
@@ -60,40 +61,47 @@ def prepare(path: Path, grid: Grid, receivables: Receivables, dates: dict,
     except (OSError, ValueError) as err:
         raise RelanceError(f"Impossible de relire {path.name} pour l'enregistrer ({err}).") from None
     try:
-        return _prepare(package, path, grid, receivables, dates, journal_entries)
+        return _prepare(package, path, grid, receivables, dates, journal_entries, journal)
     except (KeyError, AttributeError, TypeError, ValueError, SyntaxError) as err:
         raise UnsupportedWorkbook(f"structure inattendue ({type(err).__name__}: {err})") from None
 
 
 def _prepare(package: Package, path: Path, grid: Grid, receivables: Receivables, dates: dict,
-             journal_entries: list) -> PreparedWorkbook:
+             journal_entries: list, journal: Optional[Grid]) -> PreparedWorkbook:
     epoch = workbook_epoch(package)
     styles = Styles(package)
     parts = package.sheet_parts()
     if grid.sheet not in parts:
         raise UnsupportedWorkbook(f"feuille « {grid.sheet} » introuvable dans le fichier")
     sheet = Sheet(package, parts[grid.sheet], epoch)
-    header_row = grid.first_row + receivables.header_index
     columns = {f: grid.first_col + j for f, j in receivables.columns.items()}
+    table = _table(sheet, grid.table)
+    last_table_row = table.bounds[3] if table is not None else 0
+    plan = date_column(grid, receivables, dates, next_column_empty=all(
+        sheet.is_empty(r, grid.first_col + block_width(grid))
+        for r in range(grid.first_row, max(grid.first_row + len(grid.rows), last_table_row + 1))))
+    journal_plan = journal_write(journal, journal_entries) if journal_entries else None
 
-    added = None
-    col = columns.get("second_reminder")
-    if col is None:
-        col = _add_date_column(sheet, grid, header_row)
-        added = canonical("second_reminder")
+    if plan.add_header:
+        sheet.set(plan.header_row, plan.column,
+                  Cell(canonical("second_reminder"), sheet.style_of(plan.header_row, plan.column - 1)))
+        sheet.ensure_width(plan.column, DATE_COLUMN_WIDTH)
+        if table is not None:
+            table.add_column(canonical("second_reminder"))
+            package.put(table.part, table.root)
     skipped = []
-    for row, day in sorted(dates.items()):
-        if sheet.has_formula(row, col):
+    for row, day in sorted(plan.dates.items()):
+        if sheet.has_formula(row, plan.column):
             skipped.append((row, "la cellule contient une formule"))
             continue
         neighbours = [sheet.style_of(row, columns[f]) for f in ("first_reminder", "due_date")
                       if f in columns]
-        style = _date_style(styles, sheet.style_of(row, col), *neighbours)
-        sheet.set(row, col, Cell(day, style))
+        style = _date_style(styles, sheet.style_of(row, plan.column), *neighbours)
+        sheet.set(row, plan.column, Cell(day, style))
     sheet.save()
 
-    if journal_entries:
-        _append_journal(package, styles, parts, journal_entries, epoch)
+    if journal_plan is not None:
+        _append_journal(package, styles, parts, journal_plan, epoch)
     request_full_recalc(package)
     styles.save()
 
@@ -105,7 +113,15 @@ def _prepare(package: Package, path: Path, grid: Grid, receivables: Receivables,
         Path(temp).unlink(missing_ok=True)
         raise RelanceError(f"Impossible d'écrire à côté de {path.name} ({err}) : le classeur n'a "
                            f"pas été modifié.") from None
-    return PreparedWorkbook(path, Path(temp), skipped, added)
+    return PreparedWorkbook(path, Path(temp), skipped,
+                            canonical("second_reminder") if plan.add_header else None)
+
+
+def _table(sheet: Sheet, name: str) -> Optional[TableEdit]:
+    if not name:
+        return None
+    return next((TableEdit(p, r) for p, r in sheet.tables()
+                 if name in (r.get("displayName"), r.get("name"))), None)
 
 
 def _date_style(styles: Styles, own, *neighbours) -> int:
@@ -119,86 +135,30 @@ def _date_style(styles: Styles, own, *neighbours) -> int:
         styles.style_for(DATE_FORMAT)
 
 
-def _add_date_column(sheet: Sheet, grid: Grid, header_row: int) -> int:
-    """Add `Date 2e relance` at the right of the table (or of the used block)."""
-    name = canonical("second_reminder")
-    table = next((TableEdit(p, r) for p, r in sheet.tables()
-                  if r.get("displayName") == grid.table or r.get("name") == grid.table), None) \
-        if grid.table else None
-    if table is not None:
-        min_col, min_row, max_col, max_row = table.bounds
-        if not all(sheet.is_empty(r, max_col + 1) for r in range(min_row, max_row + 1)):
-            # A column outside the table would not be read back: the next run would not see
-            # the dates. Leave the workbook as it is instead.
-            raise UnsupportedWorkbook(
-                f"la colonne « {name} » manque au tableau « {grid.table} » et la colonne à sa "
-                f"droite n'est pas libre ; ajoutez la colonne « {name} » au tableau")
-        table.add_column(name)
-        sheet.package.put(table.part, table.root)
-        col = max_col + 1
+def _append_journal(package: Package, styles: Styles, parts: dict, plan: JournalWrite,
+                    epoch: date) -> None:
+    if plan.create_sheet:
+        sheet = Sheet(package, add_worksheet(package, JOURNAL_SHEET), epoch)
     else:
-        col = max(sheet.last_column(), grid.first_col + len(grid.rows[0]) - 1 if grid.rows else 0) + 1
-    left_style = sheet.style_of(header_row, col - 1)
-    sheet.set(header_row, col, Cell(name, left_style))
-    sheet.ensure_width(col, DATE_COLUMN_WIDTH)
-    return col
-
-
-def _append_journal(package: Package, styles: Styles, parts: dict, entries: list, epoch: date):
-    name = find_sheet(parts, JOURNAL_SHEET)
-    if name is None:
-        part = add_worksheet(package, JOURNAL_SHEET)
-        sheet = Sheet(package, part, epoch)
-        bold = styles.style_for("General", bold=True)
-        for j, header in enumerate(JOURNAL_HEADERS, start=1):
-            sheet.set(1, j, Cell(header, bold))
-            sheet.ensure_width(j, 40 if header == "Fichier" else 18)
-        header_row, mapping = 1, {h: j for j, h in enumerate(JOURNAL_HEADERS, start=1)}
-    else:
-        sheet = Sheet(package, parts[name], epoch)
-        header_row, mapping = _journal_columns(sheet, package)
+        sheet = Sheet(package, parts[find_sheet(parts, JOURNAL_SHEET)], epoch)
+    bold = styles.style_for("General", bold=True)
+    for header, col in plan.new_headers.items():
+        sheet.set(plan.header_row, col, Cell(header, bold))
+        sheet.ensure_width(col, 40 if header == "Fichier" else 18)
     formats = {"Date et heure": DATETIME_FORMAT, "Date de référence": DATE_FORMAT,
                "Total dû": AMOUNT_FORMAT}
     style = {h: styles.style_for(code) for h, code in formats.items()}
-    row = max(sheet.last_row(), header_row) + 1
-    first_new = row
-    for entry in entries:
-        for header, value in zip(JOURNAL_HEADERS, to_row(entry)):
-            sheet.set(row, mapping[header], Cell(value, style.get(header)))
+    row = plan.first_row
+    for values in plan.rows:
+        for header, value in zip(JOURNAL_HEADERS, values):
+            sheet.set(row, plan.columns[header], Cell(value, style.get(header)))
         row += 1
     for part, root in sheet.tables():
         table = TableEdit(part, root)
         min_col, min_row, max_col, max_row = table.bounds
         # Grow a journal table that ends on the last row; one with a totals row keeps its
         # range (new rows below a totals row would otherwise become its body).
-        if min_row == header_row and max_row == first_new - 1 and not table.totals_rows:
+        if min_row == plan.header_row and max_row == plan.first_row - 1 and not table.totals_rows:
             table.extend_to_row(row - 1)
             package.put(part, table.root)
     sheet.save()
-
-
-def _journal_columns(sheet: Sheet, package: Package) -> tuple[int, dict]:
-    """The Journal's header row (the rule the reader uses) and the 1-based column of each of
-    our headers; headers it lacks are added at its right."""
-    strings = shared_strings(package)
-    width = max(sheet.last_column(), len(JOURNAL_HEADERS))
-    rows = [[sheet.text(r, j, strings) for j in range(1, width + 1)] for r in range(1, 21)]
-    found = find_header(rows)
-    if found is None:
-        if sheet.last_row() == 0:
-            for j, header in enumerate(JOURNAL_HEADERS, start=1):
-                sheet.set(1, j, Cell(header))
-            return 1, {h: j for j, h in enumerate(JOURNAL_HEADERS, start=1)}
-        raise UnsupportedWorkbook(
-            f"la feuille « {JOURNAL_SHEET} » existe mais ses en-têtes ne sont pas reconnus "
-            f"(attendu : {', '.join(JOURNAL_HEADERS)})")
-    index, columns = found
-    r = index + 1
-    mapping = {h: j + 1 for h, j in columns.items()}
-    next_col = max(j + 1 for j, text in enumerate(rows[index]) if text) + 1
-    for header in JOURNAL_HEADERS:
-        if header not in mapping:
-            sheet.set(r, next_col, Cell(header, sheet.style_of(r, next_col - 1)))
-            mapping[header] = next_col
-            next_col += 1
-    return r, mapping
