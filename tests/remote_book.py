@@ -92,6 +92,12 @@ class FakeExcel:
     def has_formulas(self, rng):
         return self.formulas
 
+    def number_format(self, rng):
+        return None
+
+    def write_problem(self, sheets):
+        return ""
+
 
 def writes(book, sheet_name: str | None = None) -> list:
     """The setValues actions of the run (optionally on one sheet), as (row, col, values)."""

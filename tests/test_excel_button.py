@@ -107,8 +107,8 @@ def test_reads_and_writes_do_not_grow_with_the_number_of_rows(tmp_path):
         counts.append((result.reads, len(book.json()["actions"])))
     assert counts[0] == counts[1]
     reads, actions = counts[0]
-    assert reads == 2  # Créances, Paramètres (no Journal yet)
-    assert actions == 3  # the date column, a new Journal sheet, its rows
+    assert reads == 3  # Créances, the column right of it, Paramètres (no Journal yet)
+    assert actions == 4  # a new Journal sheet, its headers, its rows, the date column
 
 
 def test_missing_journal_sheet_is_added_with_its_headers(tmp_path):
@@ -117,9 +117,10 @@ def test_missing_journal_sheet_is_added_with_its_headers(tmp_path):
     run_button(book, FakeExcel(), path, date(2026, 12, 1))
     funcs = [(a["func"], a["args"]) for a in book.json()["actions"]]
     assert ("addSheet", [2, "Journal"]) in funcs
-    (row, col, block), = writes(book, "Journal")
-    assert (row, col) == (1, 1) and block[0][:3] == ["Date et heure", "Date de référence", "Code client"]
-    assert block[1][4] == "F1"
+    (h_row, h_col, header), (row, col, block) = writes(book, "Journal")
+    assert (h_row, h_col) == (1, 1) and header[0][:3] == ["Date et heure", "Date de référence",
+                                                          "Code client"]
+    assert (row, col) == (2, 1) and block[0][4] == "F1"
 
 
 def test_missing_date_column_is_added_beside_the_table_and_the_table_grows(tmp_path):
@@ -220,7 +221,9 @@ def test_macos_writes_stage_labels_as_values_into_the_stage_column(sample):
     stage_writes = [w for w in writes(book, "Créances") if w[1] == col]
     (row, _, values), = stage_writes
     labels = [v[0] for v in values]
-    assert row == 4 and labels.count("2e relance à envoyer") == 17 and "Payée" in labels
+    # the stages once the run is recorded: the 17 invoices just reminded are now "sent"
+    assert row == 4 and "2e relance à envoyer" not in labels and "Payée" in labels
+    assert labels.count("2e relance envoyée") == 17 + 2
 
 
 def test_macos_leaves_a_stage_column_holding_formulas_alone(sample):
@@ -231,9 +234,40 @@ def test_macos_leaves_a_stage_column_holding_formulas_alone(sample):
     assert not [w for w in writes(book, "Créances") if w[1] == col]
 
 
-def test_desktop_excel_is_a_handful_of_lines():
-    import inspect
-    assert len(inspect.getsource(excel.DesktopExcel).splitlines()) <= 25
+class _App:
+    """The part of xlwings' App that DesktopExcel uses, with xlwings' signatures."""
+
+    def __init__(self, answer="yes"):
+        self.status_bar, self.alerts, self.answer = None, [], answer
+
+    def alert(self, prompt, title=None, buttons="ok", mode=None, callback=None):
+        assert buttons in ("ok", "ok_cancel", "yes_no", "yes_no_cancel")
+        assert mode in (None, "info", "critical")
+        self.alerts.append((prompt, title, buttons, mode))
+        return self.answer if buttons == "yes_no" else "ok"
+
+
+class _Range:
+    def __init__(self, formula, number_format="General"):
+        self.formula, self.number_format = formula, number_format
+
+
+def test_desktop_excel_uses_xlwings_api_as_documented():
+    app = _App(answer="no")
+    book = type("Book", (), {"app": app, "saved": 0, "save": lambda self: None})()
+    ui = excel.DesktopExcel(book)
+    ui.status("Relance : lettre 1/2")
+    assert app.status_bar == "Relance : lettre 1/2"
+    ui.status(None)
+    assert app.status_bar is False  # xlwings: False gives the status bar back to Excel
+    assert ui.confirm("continuer ?") is False and app.alerts[-1][2:] == ("yes_no", "info")
+    ui.message("grave", critical=True)
+    assert app.alerts[-1] == ("grave", "Relance", "ok", "critical")
+    assert ui.has_formulas(_Range("=A1")) and not ui.has_formulas(_Range("2026-12-01"))
+    assert ui.has_formulas(_Range((("", ), ("=B2*2", ))))
+    assert ui.number_format(_Range("", "000000")) == "000000"
+    assert ui.number_format(_Range("", None)) is None
+    assert ui.write_problem([]) == ""  # no COM here: the check stays silent
 
 
 def test_the_product_needs_no_xlwings_key(sample, tmp_path):
@@ -249,3 +283,92 @@ def test_the_product_needs_no_xlwings_key(sample, tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "10 lettre(s)" in proc.stdout
+
+
+def test_a_date_column_that_cannot_join_the_table_stops_before_any_letter(tmp_path):
+    from openpyxl.worksheet.table import Table
+    path = make_book(tmp_path / "b.xlsx", [due_row("F1")])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Créances"]
+    ws.add_table(Table(displayName="T", ref="A1:E2"))
+    ws["F1"], ws["F2"] = "Notes", "à rappeler"
+    wb.save(path)
+    book, ui = remote_book(path), FakeExcel()
+    result = run_button(book, ui, path, date(2026, 12, 1))
+    assert "ajoutez une colonne « Date 2e relance » au tableau « T »" in result.error
+    assert book.json()["actions"] == [] and not (tmp_path / "Relances").exists()
+
+
+def test_a_journal_missing_some_columns_gets_them_added(tmp_path):
+    path = make_book(tmp_path / "b.xlsx", [due_row("F1")])
+    wb = openpyxl.load_workbook(path)
+    js = wb.create_sheet("Journal")
+    js.append(["Date et heure", "Client", "Factures"])
+    js.append([datetime(2026, 11, 1, 9, 0), "Autre", "X9"])
+    wb.save(path)
+    book = remote_book(path)
+    result = run_button(book, FakeExcel(), path, date(2026, 12, 1))
+    assert result.error == ""
+    (h_row, h_col, header), (row, col, block) = writes(book, "Journal")
+    assert (h_row, h_col, row, col) == (1, 4, 3, 1)  # new headers only, right of the old ones
+    assert header[0][0] == "Date de référence" and len(header[0]) == 7
+    assert block[0][1] == "Client A" and block[0][2] == "F1"
+
+
+def test_texts_that_excel_would_turn_into_numbers_are_written_as_texts(tmp_path):
+    path = make_book(tmp_path / "b.xlsx", [due_row("000123")])
+    book = remote_book(path)
+    run_button(book, FakeExcel(), path, date(2026, 12, 1))
+    (_, _, header), (_, _, block) = writes(book, "Journal")
+    assert block[0][header[0].index("Factures")] == "'000123"
+
+
+def test_formulas_in_the_date_column_stop_before_any_letter(sample):
+    book, ui = remote_book(sample), FakeExcel(formulas=True)
+    result = run_button(book, ui, sample, SAMPLE_DATE)
+    assert "contient des formules" in result.error and book.json()["actions"] == []
+
+
+def test_a_protected_or_read_only_workbook_stops_before_any_letter(sample):
+    class Locked(FakeExcel):
+        def write_problem(self, sheets):
+            return "la feuille « Créances » est protégée"
+    book, ui = remote_book(sample), Locked()
+    result = run_button(book, ui, sample, SAMPLE_DATE)
+    assert "protégée" in result.error and book.json()["actions"] == []
+    assert not (sample.parent / "Relances").exists()
+
+
+def test_a_second_click_while_a_run_is_going_refuses(sample):
+    from relance.locking import run_lock
+    book, ui = remote_book(sample), FakeExcel()
+    with run_lock(sample):
+        result = run_button(book, ui, sample, SAMPLE_DATE)
+    assert "déjà en cours" in result.error and book.json()["actions"] == []
+
+
+def test_a_onedrive_workbook_without_local_copy_gets_the_french_message(sample):
+    import xlwings as xw
+
+    class OneDriveBook:
+        @property
+        def fullname(self):
+            raise xw.XlwingsError("Couldn't find your local OneDrive file, see: xlwings.org/error")
+    ui = FakeExcel()
+    run_button(OneDriveBook(), ui, as_of=SAMPLE_DATE)
+    assert "SharePoint ou OneDrive" in ui.messages[-1][0] and ui.messages[-1][1]
+
+
+def test_a_workbook_excel_cannot_save_is_said_in_the_summary(sample):
+    class NoSave(FakeExcel):
+        def save(self):
+            raise RuntimeError("this workbook holds VBA")
+    ui = NoSave()
+    result = run_button(remote_book(sample), ui, sample, SAMPLE_DATE)
+    assert result.error == "" and "n'a pas pu être enregistré" in ui.messages[-1][0]
+
+
+def test_macos_writes_nothing_when_the_user_declines(sample):
+    book = remote_book(sample)
+    run_button(book, FakeExcel(answer=False), sample, SAMPLE_DATE, macos=True)
+    assert book.json()["actions"] == []

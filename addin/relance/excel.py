@@ -2,46 +2,51 @@
 workbook open in Excel, through xlwings.
 
 Reads each sheet in one bulk read (the Excel table, or the whole used block: never
-`expand()`, which stops at the first blank row), writes the `Date 2e relance` column in one
-write and the Journal rows in one write, whatever the number of rows. The few calls only a
-desktop Excel can answer (status bar, message boxes, saving) sit behind `DesktopExcel`, so
-everything else runs, and is tested, against xlwings' remote engine on any machine.
+`expand()`, which stops at the first blank row), then writes the Journal rows in one write
+and the `Date 2e relance` column in one write, whatever the number of rows, in the cells
+the shared write plan (recording/write_plan) chooses for the file writer too. The few calls
+only a desktop Excel can answer (status bar, message boxes, saving, formulas, number formats,
+protection) sit behind `DesktopExcel`; everything else runs, and is tested, against xlwings'
+remote engine on any machine.
 """
 from __future__ import annotations
 
-import shutil
+import re
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Optional, Protocol
 
 from . import __version__
 from .formatting import money, short_date
-from .journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET, find_header, second_reminder_entries, to_row
+from .journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET, second_reminder_entries
+from .letters import classify
 from .locking import run_lock
 from .model import RelanceError
 from .reading.grid import Grid
-from .reading.headers import canonical, match_row
+from .reading.headers import canonical, find_header_row, match_row
 from .reading.ledger import assemble, choose_receivables, find_sheet
 from .reading.settings import SETTINGS_SHEET
-from .run import output_dirs, prepare_batch, with_csv_journal, write_letters
+from .recording.write_plan import UnsupportedWorkbook, block_width, date_column, journal_write
+from .run import backup_path, output_dirs, prepare_batch, with_csv_journal, write_letters
 from .stages import label
-from .values import fold
 
 TITLE = "Relance"
 LOG_FILE = Path.home() / ".relance" / "relance.log"
 
 
 class ExcelUI(Protocol):
-    """What only a desktop Excel can do."""
+    """What only a desktop Excel can do or tell."""
 
     def status(self, text: Optional[str]) -> None: ...  # None gives the status bar back to Excel
     def confirm(self, text: str) -> bool: ...
     def message(self, text: str, critical: bool = False) -> None: ...
     def save(self) -> None: ...
     def has_formulas(self, rng) -> bool: ...
+    def number_format(self, rng) -> Optional[str]: ...  # the range's format when uniform
+    def write_problem(self, sheets) -> str: ...  # why these sheets cannot be written, or ""
 
 
 class DesktopExcel:
@@ -63,8 +68,21 @@ class DesktopExcel:
         self.book.save()
 
     def has_formulas(self, rng):
-        formulas = rng.options(ndim=2).formula
-        return any(str(f).startswith("=") for row in formulas for f in row)
+        formulas = rng.formula  # a string for one cell, nested tuples for several
+        cells = [formulas] if isinstance(formulas, str) else [f for row in formulas for f in row]
+        return any(str(f).startswith("=") for f in cells)
+
+    def number_format(self, rng):
+        return rng.number_format or None
+
+    def write_problem(self, sheets):
+        try:  # Windows (COM); macOS answers through AppleScript, where these may be missing
+            if self.book.api.ReadOnly:
+                return "le classeur est ouvert en lecture seule"
+            locked = [s.name for s in sheets if s.api.ProtectContents]
+        except Exception:
+            return ""
+        return f"la feuille « {locked[0]} » est protégée" if locked else ""
 
 
 class BookIO:
@@ -83,12 +101,15 @@ class BookIO:
         sheet = self.book.sheets[name]
         if use_table:
             for table in sheet.tables:
+                if not table.show_headers:
+                    continue
+                if len(match_row(self.values(table.header_row_range)[0])) < 3:
+                    continue
                 rng = table.range
                 rows = self.values(rng)
-                if rows and len(match_row(rows[0])) >= 3:
-                    if table.show_totals:
-                        rows = rows[:-1]
-                    return Grid(name, rows, rng.row, rng.column, table=table.name)
+                if table.show_totals:
+                    rows = rows[:-1]
+                return Grid(name, rows, rng.row, rng.column, table=table.name)
         used = sheet.used_range
         return Grid(name, self.values(used), used.row, used.column)
 
@@ -109,15 +130,17 @@ def main() -> None:
     """Entry point of the ribbon button (RibbonMyAddin.RunMain → relance.main())."""
     import xlwings as xw
     book = xw.Book.caller()
-    run_button(book, DesktopExcel(book), path=book.fullname, as_of=date.today(),
-               macos=sys.platform == "darwin")
+    run_button(book, DesktopExcel(book), as_of=date.today(), macos=sys.platform == "darwin")
 
 
-def run_button(book, ui: ExcelUI, path, as_of: date, now: Optional[datetime] = None,
-               macos: bool = False) -> ButtonResult:
+def run_button(book, ui: ExcelUI, path=None, as_of: Optional[date] = None,
+               now: Optional[datetime] = None, macos: bool = False) -> ButtonResult:
+    """`path`: the workbook's file (by default, asked to the book: `book.fullname`)."""
     result = ButtonResult()
     try:
-        _run(book, ui, _local_path(path), as_of, now, macos, result)
+        local = _local_path(book if path is None else None, path)
+        with run_lock(local):
+            _run(book, ui, local, as_of or date.today(), now, macos, result)
     except RelanceError as err:
         result.error = err.message
         ui.message(err.message, critical=True)
@@ -129,14 +152,22 @@ def run_button(book, ui: ExcelUI, path, as_of: date, now: Optional[datetime] = N
     return result
 
 
-def _local_path(path) -> Path:
+_WEB = ("Ce classeur est ouvert depuis une adresse web (SharePoint ou OneDrive) : Relance doit "
+        "écrire les lettres à côté de lui sur le disque. Ouvrez la copie synchronisée sur votre "
+        "ordinateur (depuis l'Explorateur ou le Finder), puis recliquez.")
+
+
+def _local_path(book, path) -> Path:
+    if book is not None:
+        try:
+            path = book.fullname  # xlwings maps a synced OneDrive address to its local copy…
+        except Exception as err:  # …or says it cannot
+            if re.search(r"onedrive|sharepoint|https?://", str(err), re.I):
+                raise RelanceError(_WEB) from None
+            raise
     text = str(path or "")
     if text.lower().startswith(("http://", "https://")):
-        raise RelanceError(
-            "Ce classeur est ouvert depuis une adresse web (SharePoint ou OneDrive) : Relance doit "
-            "écrire les lettres à côté de lui sur le disque. Ouvrez la copie synchronisée sur "
-            "votre ordinateur (Fichier > Informations > Ouvrir dans l'application de bureau, ou "
-            "depuis l'Explorateur), puis recliquez.")
+        raise RelanceError(_WEB)
     candidate = Path(text)
     if not text or not candidate.is_absolute() or not candidate.exists():
         raise RelanceError("Enregistrez d'abord le classeur (Fichier > Enregistrer sous) : les "
@@ -157,6 +188,7 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
     ui.status("Relance : lecture du classeur…")
     names = [s.name for s in book.sheets]
     grid = choose_receivables(names, io.sheet_grid)
+    _invoice_number_format(grid, book.sheets[grid.sheet], ui)
     settings_name = find_sheet(names, SETTINGS_SHEET)
     journal_name = find_sheet(names, JOURNAL_SHEET)
     settings = io.sheet_grid(settings_name, False) if settings_name else None
@@ -168,12 +200,35 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
                           as_of=as_of)
     plan = batch.plan
     sheet = book.sheets[grid.sheet]
-    if macos:
-        _write_stage_column(sheet, grid, receivables, plan, ui)
     if not plan.letters:
+        if macos:
+            _write_stage_column(sheet, grid, receivables, plan.lines, ui)
+            ui.save()
         ui.message(f"Rien à faire au {short_date(as_of)} : aucune facture n'attend de 2e relance."
                    + _follow_up(plan))
         return
+
+    # Everything that could stop the recording is checked before the first letter is written.
+    stamp = (now or datetime.now()).replace(microsecond=0)
+    entries = second_reminder_entries([(o.letter, o.files, {}) for o in batch.outputs],
+                                      stamp, as_of, path.parent)
+    try:
+        dates = date_column(grid, receivables, plan.second_reminder_dates(),
+                            next_column_empty=_next_column_empty(io, sheet, grid))
+        journal_plan = journal_write(journal, entries)
+    except UnsupportedWorkbook as err:
+        raise RelanceError(f"Le classeur ne peut pas être mis à jour : {err}. Rien n'a été "
+                           f"écrit.") from None
+    if not dates.add_header and ui.has_formulas(_date_range(sheet, dates)):
+        raise RelanceError(f"La colonne « {canonical('second_reminder')} » contient des formules : "
+                           f"Relance y inscrit des dates. Remplacez-les par des valeurs, puis "
+                           f"recliquez. Rien n'a été écrit.")
+    targets = [sheet] + ([book.sheets[journal_name]] if journal_name else [])
+    problem = ui.write_problem(targets)
+    if problem:
+        raise RelanceError(f"Relance ne peut pas écrire dans ce classeur : {problem}. Rien n'a été "
+                           f"écrit.")
+
     n_invoices = sum(len(lt.lines) for lt in plan.letters)
     total = sum((lt.total for lt in plan.letters), start=plan.letters[0].total * 0)
     if not ui.confirm(f"{len(plan.letters)} lettre(s) ({n_invoices} facture(s)), total "
@@ -182,110 +237,161 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
         ui.message("Annulé : rien n'a été écrit.")
         return
 
-    with run_lock(path):
-        write_letters(batch, folder,
-                      lambda i, n, name: ui.status(f"Relance : lettre {i}/{n} – {name}"))
-        result.folder, result.letters = folder, batch.outputs
-        ui.status("Relance : enregistrement dans le classeur…")
-        result.backup = folder / f"sauvegarde {path.stem} {datetime.now():%Y-%m-%d %H%M%S}{path.suffix}"
-        shutil.copy2(path, result.backup)  # the file as last saved, before the run changes it
-        stamp = (now or datetime.now()).replace(microsecond=0)
-        entries = second_reminder_entries([(o.letter, o.files, {}) for o in batch.outputs],
-                                          stamp, as_of, path.parent)
-        _write_dates(book, sheet, grid, receivables, plan)
-        _append_journal(book, journal, entries)
-        ui.save()
-    ui.message(_summary(plan, batch, folder, result.backup) + _follow_up(plan))
+    write_letters(batch, folder,
+                  lambda i, n, name: ui.status(f"Relance : lettre {i}/{n} – {name}"))
+    result.folder, result.letters = folder, batch.outputs
+    ui.status("Relance : enregistrement dans le classeur…")
+    result.backup = backup_path(folder, path, stamp)
+    import shutil
+    shutil.copy2(path, result.backup)  # the file as last saved, before the run changes it
+    try:
+        _write_journal(book, journal_plan)  # the proof first
+        _write_dates(sheet, grid, receivables, dates)
+        if macos:
+            _write_stage_column(sheet, grid, receivables, _stages_after(ledger, plan), ui)
+    except Exception as err:
+        raise RelanceError(
+            f"Les lettres sont écrites dans {folder}, mais le classeur n'a pas pu être mis à jour "
+            f"({err}). Fermez-le sans l'enregistrer, puis recommencez : les mêmes lettres seront "
+            f"réécrites.") from None
+    saved = _save(ui)
+    ui.message(_summary(plan, batch, folder, result.backup, saved) + _follow_up(plan))
 
 
-# --- writing back, in bulk -----------------------------------------------------------------
+# --- reading details -------------------------------------------------------------------------
 
-def _data_rows(grid: Grid, receivables) -> range:
-    """Sheet rows of the block below the header."""
-    first = grid.first_row + receivables.header_index + 1
-    return range(first, grid.first_row + len(grid.rows))
-
-
-def _write_dates(book, sheet, grid: Grid, receivables, plan) -> None:
-    """The whole `Date 2e relance` column in one write: existing values kept, the run's date
-    for the invoices it covered (replacing a date that lay after the as-of date)."""
-    dates = plan.second_reminder_dates()
-    rows = _data_rows(grid, receivables)
-    j = receivables.columns.get("second_reminder")
-    if j is not None:
-        column = [[dates.get(r, grid.value(r - grid.first_row, j))] for r in rows]
-        col = grid.first_col + j
-        sheet.range((rows.start, col), (rows.stop - 1, col)).value = column
+def _invoice_number_format(grid: Grid, sheet, ui: ExcelUI) -> None:
+    """Invoice numbers stored as numbers but shown with leading zeros (123 as `000123`): the
+    values alone lose the zeros, so the column's format is asked for (one more read, only
+    then), as the file reader gets it from the cells."""
+    found = find_header_row(grid)
+    if found is None or "invoice" not in found[1]:
         return
-    header_row = rows.start - 1
-    col = grid.first_col + max(len(r) for r in grid.rows)
-    column = [[canonical("second_reminder")]] + [[dates.get(r)] for r in rows]
-    sheet.range((header_row, col), (rows.stop - 1, col)).value = column
-    if grid.table:
-        table = sheet.tables[grid.table]
-        table.resize(sheet.range((header_row, grid.first_col),
-                                 (rows.stop - 1 + (1 if table.show_totals else 0), col)))
+    i, j = found[0], found[1]["invoice"]
+    if not any(isinstance(grid.value(r, j), (int, float)) and not isinstance(grid.value(r, j), bool)
+               for r in range(i + 1, len(grid.rows))):
+        return
+    column = sheet.range((grid.first_row + i + 1, grid.first_col + j),
+                         (grid.first_row + len(grid.rows) - 1, grid.first_col + j))
+    fmt = ui.number_format(column)
+    if fmt:
+        grid.formats = [[fmt if c == j else None for c in range(len(row))] for row in grid.rows]
 
 
-def _write_stage_column(sheet, grid: Grid, receivables, plan, ui: ExcelUI) -> None:
+def _next_column_empty(io: BookIO, sheet, grid: Grid) -> bool:
+    col = grid.first_col + block_width(grid)
+    rows = io.values(sheet.range((grid.first_row, col), (grid.first_row + len(grid.rows), col)))
+    return all(v is None or v == "" for row in rows for v in row)
+
+
+def _stages_after(ledger, plan) -> list:
+    """Every invoice's line once this run is recorded (its invoices now have their second
+    reminder), for the `Étape` column."""
+    dates = plan.second_reminder_dates()
+    invoices = tuple(replace(inv, second_reminder=dates[inv.row]) if inv.row in dates else inv
+                     for inv in ledger.invoices)
+    lines, _ = classify(replace(ledger, invoices=invoices), plan.as_of)
+    return lines
+
+
+# --- writing back, in bulk -------------------------------------------------------------------
+
+_COERCED = re.compile(r"^\s*([=+\-@]|[\d\s.,/:%€$-]+$)")
+
+
+def _as_text(value):
+    """A text Excel must store as typed: `000123`, `12/11`, `=…` would otherwise turn into a
+    number, a date or a formula; the leading apostrophe is Excel's own "this is text" mark."""
+    if isinstance(value, str) and value and _COERCED.match(value):
+        return "'" + value
+    return value
+
+
+def _date_range(sheet, dates):
+    return sheet.range((dates.first_row, dates.column), (dates.last_row, dates.column))
+
+
+def _write_dates(sheet, grid: Grid, receivables, dates) -> None:
+    """The whole `Date 2e relance` column in one write: existing values kept as they were
+    (texts stay texts), the run's date for the invoices it covered."""
+    rows = range(dates.first_row, dates.last_row + 1)
+    j = receivables.columns.get("second_reminder")
+
+    def kept(r):
+        return None if j is None else _as_text(grid.value(r - grid.first_row, j))
+    column = [[dates.dates.get(r, kept(r))] for r in rows]
+    if dates.add_header:
+        sheet.range((dates.header_row, dates.column), (dates.last_row, dates.column)).value = \
+            [[canonical("second_reminder")]] + column
+        if dates.grow_table:
+            table = sheet.tables[dates.grow_table]
+            last = dates.last_row + (1 if table.show_totals else 0)
+            table.resize(sheet.range((dates.header_row, grid.first_col), (last, dates.column)))
+    elif len(rows):
+        _date_range(sheet, dates).value = column
+
+
+def _write_journal(book, plan) -> None:
+    """The Journal rows in one write (the new headers in one more, the sheet added if missing)."""
+    if plan.create_sheet:
+        sheet = book.sheets.add(JOURNAL_SHEET, after=book.sheets[len(book.sheets) - 1])
+    else:
+        sheet = book.sheets[JOURNAL_SHEET] if JOURNAL_SHEET in [s.name for s in book.sheets] \
+            else book.sheets[find_sheet([s.name for s in book.sheets], JOURNAL_SHEET)]
+    lo, hi = min(plan.columns.values()), max(plan.columns.values())
+    if plan.new_headers:  # side by side at the right of the existing ones, which stay as they are
+        first = min(plan.new_headers.values())
+        sheet.range((plan.header_row, first)).value = \
+            [[h for h, _ in sorted(plan.new_headers.items(), key=lambda kv: kv[1])]]
+    block = []
+    for values in plan.rows:
+        line = [None] * (hi - lo + 1)
+        for header, value in zip(JOURNAL_HEADERS, values):
+            line[plan.columns[header] - lo] = _as_text(value)
+        block.append(line)
+    sheet.range((plan.first_row, lo)).value = block
+
+
+def _write_stage_column(sheet, grid: Grid, receivables, lines, ui: ExcelUI) -> None:
     """macOS, where xlwings has no custom formulas: the stage labels as values, in one write,
     into the `Étape` column (added at the right when missing) unless it holds formulas."""
-    rows = _data_rows(grid, receivables)
+    first = grid.first_row + receivables.header_index + 1
+    rows = range(first, grid.first_row + len(grid.rows))
     if not len(rows):
         return
-    labels = {line.invoice.row: label(line.stage) for line in plan.lines}
+    labels = {line.invoice.row: label(line.stage) for line in lines}
     j = receivables.columns.get("stage")
     if j is not None:
         col = grid.first_col + j
         target = sheet.range((rows.start, col), (rows.stop - 1, col))
         if ui.has_formulas(target):
             return
-        target.value = [[labels.get(r, grid.value(r - grid.first_row, j))] for r in rows]
+        target.value = [[labels.get(r, _as_text(grid.value(r - grid.first_row, j)))] for r in rows]
         return
     extra = 0 if "second_reminder" in receivables.columns else 1
-    col = grid.first_col + max(len(r) for r in grid.rows) + extra
+    col = grid.first_col + block_width(grid) + extra
     sheet.range((rows.start - 1, col), (rows.stop - 1, col)).value = \
         [[canonical("stage")]] + [[labels.get(r)] for r in rows]
 
 
-def _append_journal(book, journal: Optional[Grid], entries: list) -> None:
-    """The run's Journal rows in one write, below the last used row (sheet created if missing)."""
-    values = [to_row(e) for e in entries]
-    found = find_header(journal.rows) if journal is not None else None
-    if journal is None or (found is None and all(v is None for r in journal.rows for v in r)):
-        sheet = book.sheets[JOURNAL_SHEET] if journal is not None else \
-            book.sheets.add(JOURNAL_SHEET, after=book.sheets[len(book.sheets) - 1])
-        sheet.range((1, 1)).value = [list(JOURNAL_HEADERS)] + values
-        return
-    if found is None:
-        raise RelanceError(f"La feuille « {JOURNAL_SHEET} » existe mais ses en-têtes ne sont pas "
-                           f"reconnus (attendu : {', '.join(JOURNAL_HEADERS)}). Renommez-la ou "
-                           f"corrigez ses en-têtes.")
-    _, columns = found
-    missing = [h for h in JOURNAL_HEADERS if h not in columns]
-    if missing:
-        raise RelanceError(f"La feuille « {JOURNAL_SHEET} » n'a pas les colonnes "
-                           + ", ".join(f"« {h} »" for h in missing) + " : ajoutez-les.")
-    lo, hi = min(columns.values()), max(columns.values())
-    block = []
-    for row in values:
-        line = [None] * (hi - lo + 1)
-        for header, value in zip(JOURNAL_HEADERS, row):
-            line[columns[header] - lo] = value
-        block.append(line)
-    sheet = book.sheets[journal.sheet]
-    start = journal.first_row + len(journal.rows)
-    sheet.range((start, journal.first_col + lo)).value = block
+def _save(ui: ExcelUI) -> bool:
+    try:
+        ui.save()
+        return True
+    except Exception:
+        return False
 
 
-# --- messages ------------------------------------------------------------------------------
+# --- messages --------------------------------------------------------------------------------
 
-def _summary(plan, batch, folder: Path, backup: Path) -> str:
+def _summary(plan, batch, folder: Path, backup: Path, saved: bool) -> str:
     n_invoices = sum(len(lt.lines) for lt in plan.letters)
+    recorded = ("Le classeur est mis à jour (Date 2e relance, Journal) et enregistré"
+                if saved else "Le classeur est mis à jour (Date 2e relance, Journal) mais n'a pas "
+                "pu être enregistré : enregistrez-le vous-même (Fichier > Enregistrer)")
     lines = [f"{len(plan.letters)} lettre(s) de 2e relance écrite(s) ({n_invoices} facture(s)) "
              f"dans :", str(folder), "",
-             "Le classeur est mis à jour (Date 2e relance, Journal) et enregistré ; "
-             f"sauvegarde de la version précédente : {backup.name}."]
+             f"{recorded} ; sauvegarde de la version précédente : {backup.name}."]
     defaulted = [lt.client.name for lt in plan.letters if lt.type_defaulted]
     if defaulted:
         lines.append(f"Type client par défaut appliqué à : {', '.join(defaulted)}.")
