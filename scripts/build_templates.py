@@ -234,10 +234,10 @@ def letterhead(doc, phone_label):
     return table
 
 
-def address_block(doc, attention):
+def address_block(doc):
     para(doc, ("{{ client.name }}", {"bold": True}), indent=ADDRESS_INDENT, after=Pt(0))
-    tag(doc, "{%p if client.contact %}")
-    para(doc, attention + " {{ client.contact }}", indent=ADDRESS_INDENT, after=Pt(0))
+    tag(doc, "{%p if client.attention %}")
+    para(doc, "{{ client.attention }}", indent=ADDRESS_INDENT, after=Pt(0))
     tag(doc, "{%p endif %}")
     tag(doc, "{%p for line in client.address_lines %}")
     para(doc, "{{ line }}", indent=ADDRESS_INDENT, after=Pt(0))
@@ -358,7 +358,7 @@ def build_fr(path=FR_PATH):
     nb = NBSP
     doc = new_document("Deuxième lettre de relance", "fr-FR")
     letterhead(doc, "Tél." + nb + ":")
-    address_block(doc, "À l’attention de")
+    address_block(doc)
 
     para(doc, "{{ place }}, le {{ date }}", indent=ADDRESS_INDENT, before=Pt(20), after=Pt(16))
     tag(doc, "{%p if client.code %}")
@@ -367,7 +367,7 @@ def build_fr(path=FR_PATH):
     para(doc, ("Objet" + nb + ": ", {"bold": True}), ("{{ subject }}", {"bold": True}),
          before=Pt(2), after=Pt(14))
 
-    para(doc, "Madame, Monsieur,", after=Pt(8))
+    para(doc, "{{ salutation }},", after=Pt(8))
     para(doc,
          "{% if ' et ' in first_reminder_dates %}Par nos courriers des {{ first_reminder_dates }}"
          "{% else %}Par notre courrier du {{ first_reminder_dates }}{% endif %}"
@@ -493,7 +493,7 @@ def build_fr(path=FR_PATH):
     para(doc, "Si votre règlement a croisé ce courrier, nous vous prions de ne pas en tenir "
               "compte. Si vous contestez tout ou partie de ces sommes, merci de nous en faire "
               "part sans délai afin que nous examinions votre réclamation.", align=j)
-    para(doc, "Nous vous prions d’agréer, Madame, Monsieur, l’expression de nos salutations "
+    para(doc, "Nous vous prions d’agréer, {{ salutation }}, l’expression de nos salutations "
               "distinguées.", align=j, keep=True, after=Pt(18))
     signature(doc)
     footer(doc)
@@ -516,7 +516,7 @@ def signature(doc):
 def build_en(path=EN_PATH):
     doc = new_document("Second payment reminder", "en-GB")
     letterhead(doc, "Tel.")
-    address_block(doc, "For the attention of")
+    address_block(doc)
 
     para(doc, "{{ place }}, {{ date }}", indent=ADDRESS_INDENT, before=Pt(20), after=Pt(16))
     tag(doc, "{%p if client.code %}")
@@ -525,11 +525,7 @@ def build_en(path=EN_PATH):
     para(doc, ("Re: ", {"bold": True}), ("{{ subject }}", {"bold": True}),
          before=Pt(2), after=Pt(14))
 
-    tag(doc, "{%p if client.contact %}")
-    para(doc, "Dear {{ client.contact }},", after=Pt(8))
-    tag(doc, "{%p else %}")
-    para(doc, "Dear Sir or Madam,", after=Pt(8))
-    tag(doc, "{%p endif %}")
+    para(doc, "{{ salutation }},", after=Pt(8))
     j = WD_ALIGN_PARAGRAPH.JUSTIFY
     para(doc,
          "We wrote to you on {{ first_reminder_dates }} about the "
@@ -679,12 +675,15 @@ def sample_context(clientele="business", lang="fr", minimal=False):
             "name": "Dupont & Fils <Nord>",
             "code": "C0042",
             "contact": "M. Jean Dupont",
+            "attention": "À l’attention de M. Jean Dupont" if lang != "en" else
+                         "For the attention of M. Jean Dupont",
             "address_lines": ["Service comptabilité fournisseurs", "45 avenue de la République",
                               "ZI des Prés", "59000 Lille", "FRANCE"],
             "email": "compta@dupont-fils.fr",
             "phone": "03 20 00 00 00",
         },
         "lang": lang,
+        "salutation": ("Dear Mr Dupont" if lang == "en" else "Monsieur"),
         "place": "Lyon",
         "date": "3 décembre 2026" if lang == "fr" else "3 December 2026",
         "subject": ("Deuxième relance – factures impayées" if lang == "fr"
@@ -732,8 +731,9 @@ def sample_context(clientele="business", lang="fr", minimal=False):
         "indemnity_total": "120,00 €",
     }
     if minimal:  # empty optional parts: the letter must still read cleanly
-        ctx["client"].update(code="", contact="", address_lines=["2 place du Marché",
-                                                               "13001 Marseille"])
+        ctx["client"].update(code="", contact="", attention="",
+                             address_lines=["2 place du Marché", "13001 Marseille"])
+        ctx["salutation"] = "Dear Sir or Madam" if lang == "en" else "Madame, Monsieur"
         ctx["invoices"] = ctx["invoices"][:1]
         ctx["invoice_count"] = 1
         ctx["invoices_total"] = ctx["total"] = "1 000,00 €"

@@ -217,3 +217,28 @@ def test_mixed_day_month_order_stops_naming_two_cells(tmp_path):
     proc = run_cli("scan", book)
     assert proc.returncode == 1
     assert "C2" in proc.stderr and "C3" in proc.stderr
+
+
+def test_a_misspelt_required_setting_is_named_with_its_cell(tmp_path):
+    settings = [("Raison socale", "Testeur SARL")] + [kv for kv in SETTINGS if kv[0] != "Raison sociale"]
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")], settings=settings)
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "Raison sociale" in proc.stderr and "« Raison socale » inconnu" in proc.stderr
+    assert "cellule A2" in proc.stderr
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error(tmp_path):
+    import subprocess
+    import sys
+    book = make_book(tmp_path / "b.xlsx", [due_row(f"F{i}") for i in range(3000)])
+    proc = subprocess.run(f'"{sys.executable}" -m relance.cli scan "{book}" | head -1',
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert "Erreur interne" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_delay_written_in_words_is_named_as_such(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")],
+                     settings=SETTINGS + [("Délai 2e relance", "dix jours")])
+    proc = run_cli("scan", book)
+    assert proc.returncode == 1 and "nombre entier de jours" in proc.stderr

@@ -193,3 +193,24 @@ def test_out_option_writes_directly_in_the_folder(sample_copy, tmp_path):
     out = tmp_path / "lettres"
     result, _ = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--out", out)
     assert {Path(x["files"]["courrier"]).parent for x in result["letters"]} == {out}
+
+
+@pytest.mark.parametrize("contact, lang, attention, salutation", [
+    ("M. Bernard Dupont", "fr", "À l’attention de M. Bernard Dupont", "Monsieur"),
+    ("Mme Nathalie Morel, service comptabilité", "fr",
+     "À l’attention de Mme Nathalie Morel, service comptabilité", "Madame"),
+    ("Service des finances", "fr", "À l’attention du service des finances", "Madame, Monsieur"),
+    ("Direction financière", "fr", "À l’attention de la direction financière", "Madame, Monsieur"),
+    ("", "fr", "", "Madame, Monsieur"),
+    ("Mr Oliver Harcourt", "en", "For the attention of Mr Oliver Harcourt", "Dear Mr Harcourt"),
+    ("Accounts payable", "en", "For the attention of Accounts payable", "Dear Sir or Madam"),
+])
+def test_attention_line_and_salutation_follow_the_contact(contact, lang, attention, salutation):
+    from relance.documents import context
+    assert context.attention_line(contact, lang) == attention
+    assert context.salutation(contact, lang) == salutation
+
+
+def test_letters_greet_the_named_contact(run):
+    assert "Monsieur,\n" in run["texts"]["CL001"] and "agréer, Monsieur," in run["texts"]["CL001"]
+    assert "Dear Mr Harcourt," in run["texts"]["CL007"]

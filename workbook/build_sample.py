@@ -283,7 +283,8 @@ def stage_formula(r: int) -> str:
     stage moves with the calendar. Files store formulas with English names and commas."""
     args = ["Échéance", "Date 1ère relance", "Réponse client", "Reste dû", "Date 2e relance",
             "Litige", "Date mise en demeure"]
-    return "=RELANCE_ETAPE(" + ",".join(f"{COL[a]}{r}" for a in args) + ",TODAY())"
+    return ("=RELANCE_ETAPE(" + ",".join(f"{COL[a]}{r}" for a in args) + ",TODAY(),,,"
+            f"{COL['Procédure collective']}{r})")
 
 
 def write_receivables(ws, invoices: list[dict]) -> None:

@@ -15,7 +15,7 @@ from .model import Ledger, RelanceError, Settings
 from .reading.grid import Grid
 from .reading.receivables import parse_receivables
 from .stages import days_late, label, stage_of
-from .values import (is_disputed, parse_amount, parse_date, parse_int, parse_rate,
+from .values import (is_disputed, is_insolvent, parse_amount, parse_date, parse_int, parse_rate,
                      parse_response)
 
 STAGE_HEADER = "Étape"
@@ -49,8 +49,10 @@ def _reference(value, today: date | None) -> date:
 
 def stage_label(echeance, date_1ere_relance, reponse, reste_du, date_2e_relance=None,
                 litige=None, date_mise_en_demeure=None, date_reference=None,
-                delai_2e_relance=None, delai_mise_en_demeure=None, today: date | None = None) -> str:
-    """RELANCE_ETAPE: the French label of the invoice's stage."""
+                delai_2e_relance=None, delai_mise_en_demeure=None, procedure_collective=None,
+                today: date | None = None) -> str:
+    """RELANCE_ETAPE: the French label of the invoice's stage (the 11th argument, the
+    insolvency cell, goes beyond SPEC's signature so a cell formula can see it too)."""
     try:
         try:
             balance = parse_amount(reste_du)
@@ -67,6 +69,7 @@ def stage_label(echeance, date_1ere_relance, reponse, reste_du, date_2e_relance=
             second_reminder=_date(date_2e_relance, "date de 2e relance"),
             formal_notice=_date(date_mise_en_demeure, "date de mise en demeure"),
             disputed=is_disputed(litige),
+            insolvency=is_insolvent(procedure_collective),
             second_delay=_delay(delai_2e_relance, "délai 2e relance", 15),
             formal_notice_delay=_delay(delai_mise_en_demeure, "délai mise en demeure", 15),
         )

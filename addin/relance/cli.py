@@ -114,6 +114,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("Interrompu : le classeur n'a pas été modifié par cette exécution.", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `relance scan … | head`: the reader stopped listening, not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:
         if args.debug:
             raise
@@ -143,7 +147,9 @@ def _report_anomalies(args, anomalies) -> None:
 def _anomaly_json(a) -> dict:
     out = {"message": a.describe()}
     if a.where:
-        out.update(sheet=a.where.sheet, row=a.where.row, cell=a.where.cell)
+        out.update(sheet=a.where.sheet, row=a.where.row)
+        if a.where.column:
+            out["cell"] = a.where.cell
     return out
 
 

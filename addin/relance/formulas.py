@@ -13,11 +13,11 @@ from . import cell_functions as cf
 @xw.func
 def RELANCE_ETAPE(echeance, date_1ere_relance, reponse, reste_du, date_2e_relance=None,
                   litige=None, date_mise_en_demeure=None, date_reference=None,
-                  delai_2e_relance=None, delai_mise_en_demeure=None):
+                  delai_2e_relance=None, delai_mise_en_demeure=None, procedure_collective=None):
     """Étape de relance d'une facture (Non échue, 2e relance à envoyer, Payée…)."""
     return cf.stage_label(echeance, date_1ere_relance, reponse, reste_du, date_2e_relance, litige,
                           date_mise_en_demeure, date_reference, delai_2e_relance,
-                          delai_mise_en_demeure)
+                          delai_mise_en_demeure, procedure_collective)
 
 
 @xw.func

@@ -162,8 +162,8 @@ def client_warnings(letter: Letter, rows: list) -> list:
     texts = []
     missing = [label for attr, label in _POSTAL if not getattr(letter.client, attr).strip()]
     if missing and not (letter.client.address.strip() and letter.client.country.strip()):
-        texts.append("adresse postale incomplète (" + ", ".join(missing) + ") : la lettre est "
-                     "écrite, complétez l'adresse avant de la poster")
+        texts.append("adresse postale incomplète (" + ", ".join(missing) + ") : complétez-la "
+                     "avant de poster la lettre")
     for attr, label in _CONFLICTS:
         seen = {}
         for inv in rows:

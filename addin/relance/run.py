@@ -134,7 +134,7 @@ class Batch:
 def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path,
                   as_of: date) -> Batch:
     settings = ledger.settings
-    _check_settings(settings, is_csv)
+    _check_settings(settings, is_csv, ledger.anomalies)
     plan = plan_run(ledger, as_of)
     batch = Batch(plan, [], [], {}, settings_warnings(settings))
     if not plan.letters:
@@ -234,15 +234,18 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
     return result
 
 
-def _check_settings(settings: Settings, is_csv: bool) -> None:
+def _check_settings(settings: Settings, is_csv: bool, anomalies=()) -> None:
     where = ("la feuille « Paramètres » du classeur" if not is_csv
              else "le fichier parametres.csv à côté du CSV")
     missing = missing_for_generate(settings)
     if missing:
         intro = "" if settings.present else \
             f"Il manque {where} (deux colonnes : Paramètre, Valeur). "
+        # a misspelt key is the likeliest cause of a "missing" one: say which cell
+        typos = [a.describe() for a in anomalies if "inconnu, ignoré" in a.message]
+        hint = (" Paramètres non reconnus : " + " ; ".join(typos) + ".") if typos else ""
         raise RelanceError(f"{intro}Paramètres à renseigner dans {where} avant de générer les "
-                           f"lettres : " + " ; ".join(missing) + ".")
+                           f"lettres : " + " ; ".join(missing) + "." + hint)
     invalid = invalid_identifiers(settings)
     if invalid:
         raise RelanceError(f"Paramètres à corriger dans {where} avant de générer les lettres : "

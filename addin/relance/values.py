@@ -206,7 +206,13 @@ def _grouped(parts) -> bool:
 
 
 def parse_int(value) -> int | None:
-    number = parse_decimal(value)
+    """A whole number of days: `15`, 15.0, `15 jours`."""
+    if isinstance(value, str):
+        value = re.sub(r"\s*(jours?|j)\s*$", "", value.strip(), flags=re.I)
+    try:
+        number = parse_decimal(value)
+    except ValueError:
+        raise ValueError("nombre entier de jours attendu (par exemple 15)") from None
     if number is None:
         return None
     if number != number.to_integral_value() or number < 0:

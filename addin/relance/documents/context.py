@@ -9,6 +9,7 @@ from ..formatting import join_words, long_date, money, rate, short_date
 from ..law import INDEMNITY
 from ..letters import Letter
 from ..model import Company, Settings, Stage
+from ..values import fold
 
 
 def company_context(company: Company) -> dict:
@@ -64,6 +65,40 @@ def _lines(text: str) -> list:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+_TITLE_FR = {"m": "Monsieur", "mr": "Monsieur", "monsieur": "Monsieur", "mme": "Madame",
+             "madame": "Madame", "mlle": "Madame", "mademoiselle": "Madame"}
+_TITLE_EN = {"mr": "Mr", "m": "Mr", "monsieur": "Mr", "mrs": "Mrs", "ms": "Ms", "miss": "Miss",
+             "mme": "Ms", "madame": "Ms", "dr": "Dr", "docteur": "Dr", "prof": "Professor"}
+_ARTICLE = {"service": "du", "departement": "du", "pole": "du", "bureau": "du", "secretariat": "du",
+            "cabinet": "du", "direction": "de la", "comptabilite": "de la", "tresorerie": "de la",
+            "gestion": "de la", "cellule": "de la", "division": "de la"}
+
+
+def attention_line(contact: str, lang: str) -> str:
+    """`À l'attention de M. Dupont`, `… du Service des finances`, `… de la Direction financière`."""
+    contact = contact.strip()
+    if not contact:
+        return ""
+    if lang == "en":
+        return f"For the attention of {contact}"
+    article = _ARTICLE.get(fold(contact.split()[0]))
+    if article:  # a department: its name becomes a common noun after the article
+        return f"À l’attention {article} {contact[0].lower()}{contact[1:]}"
+    return f"À l’attention de {contact}"
+
+
+def salutation(contact: str, lang: str) -> str:
+    """`Monsieur` / `Madame` for a named person with a title, `Madame, Monsieur` otherwise;
+    in English `Dear Mr Harcourt`, or `Dear Sir or Madam`."""
+    words = contact.split(",")[0].replace(".", " ").split()  # `Mme Morel, service compta`
+    title = fold(words[0]) if words else ""
+    if lang == "en":
+        if title in _TITLE_EN and len(words) > 1:
+            return f"Dear {_TITLE_EN[title]} {words[-1]}"
+        return "Dear Sir or Madam"
+    return _TITLE_FR.get(title, "Madame, Monsieur") if len(words) > 1 else "Madame, Monsieur"
+
+
 def client_address_lines(letter: Letter) -> list:
     """The postal lines under the client's name: street lines, postcode and city, country."""
     c = letter.client
@@ -104,10 +139,12 @@ def letter_context(letter: Letter, settings: Settings, as_of) -> dict:
             "name": c.name,
             "code": c.code,
             "contact": c.contact,
+            "attention": attention_line(c.contact, lang),
             "address_lines": client_address_lines(letter),
             "email": c.email,
             "phone": c.phone,
         },
+        "salutation": salutation(c.contact, lang),
         "place": settings.company.city.strip(),
         "date": long_date(as_of, lang),
         "subject": subject,

@@ -158,8 +158,7 @@ def invalid_identifiers(settings: Settings) -> list[str]:
     return problems
 
 
-_LEGAL_MENTIONS = (("legal_form", "Forme juridique"), ("siren", "SIREN"), ("rcs", "RCS"),
-                   ("signatory", "Signataire"))
+_LEGAL_MENTIONS = (("legal_form", "Forme juridique"), ("siren", "SIREN"), ("rcs", "RCS"))
 
 
 def settings_warnings(settings: Settings) -> list[str]:
@@ -167,8 +166,10 @@ def settings_warnings(settings: Settings) -> list[str]:
     warnings = []
     missing = [key for attr, key in _LEGAL_MENTIONS if not getattr(settings.company, attr).strip()]
     if missing:
-        warnings.append("mentions manquantes sur les lettres (Code de commerce R123-237) : "
-                        + ", ".join(f"« {k} »" for k in missing))
+        warnings.append("mentions légales manquantes sur les lettres (Code de commerce "
+                        "R123-237) : " + ", ".join(f"« {k} »" for k in missing))
+    if not settings.company.signatory.strip():
+        warnings.append("pas de « Signataire » : les lettres ne seront pas signées d'un nom")
     if not settings.company.phone.strip() and not settings.company.email.strip():
         warnings.append("ni « Téléphone » ni « E-mail » : la lettre ne peut pas dire comment vous "
                         "joindre pour convenir d'un échéancier")
