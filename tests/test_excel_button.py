@@ -65,9 +65,17 @@ def test_button_writes_letters_dates_and_journal_in_bulk(sample):
     # the Journal rows, in one write, just below the existing ones
     journal = sheet_rows(sample, "Journal")
     (j_row, j_col, block), = writes(book, "Journal")
-    assert (j_row, j_col) == (len(journal) + 1, 1) and len(block) == 10
+    assert (j_row, j_col) == (len(journal) + 1, 1)
+    by_channel = {}
+    for r in block:
+        by_channel.setdefault(r[6], []).append(r)
+    # one row per document: every letter, an e-mail draft per client with an address, an SMS
+    # per client with a mobile
+    assert len(by_channel["courrier"]) == 10 and len(by_channel["e-mail"]) == 9
+    assert len(by_channel["sms"]) == 4
+    assert {r[7] for r in by_channel["courrier"] + by_channel["sms"]} == {"généré"}
+    assert {r[7] for r in by_channel["e-mail"]} == {"brouillon"}
     assert {r[4] for r in block} >= {"FA-2026-0110, FA-2026-0111, FA-2026-0112"}
-    assert {r[6] for r in block} == {"courrier"} and {r[7] for r in block} == {"généré"}
     assert {r[9] for r in block} == {"2e relance"}
     assert all(r[1].startswith("2026-12-01") for r in block)
 

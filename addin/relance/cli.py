@@ -17,12 +17,10 @@ from . import __version__
 from .formatting import money, short_date
 from .journal import CHANNELS
 from .model import RelanceError
+from .batch import Channels
 from .run import Options, RunResult, generate, scan
 from .stages import label
 from .values import CLIENT_TYPE_NAMES
-
-AVAILABLE_CHANNELS = ("courrier",)
-
 
 def _as_of(text: str) -> date:
     try:
@@ -92,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("workbook", type=Path, metavar="CLASSEUR", help="classeur .xlsx/.xlsm ou export .csv")
     g.add_argument("--as-of", type=_as_of, default=None, metavar="AAAA-MM-JJ", help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
     g.add_argument("--out", type=Path, default=None, metavar="DOSSIER", help="dossier de sortie (les fichiers y sont écrits directement)")
-    g.add_argument("--channels", type=_channels, default=tuple(CHANNELS), metavar="LISTE",
+    g.add_argument("--channels", type=_channels, default=None, metavar="LISTE",
                    help="canaux, liste séparée par des virgules : courrier,email,sms (défaut : les trois)")
     g.add_argument("--pdf", action="store_true", help="ajouter les PDF des lettres")
     g.add_argument("--send-email", action="store_true", help="envoyer les e-mails (SMTP configuré)")
@@ -186,20 +184,14 @@ def _scan(args, as_of: date) -> int:
 # --- generate ----------------------------------------------------------------------------
 
 def _generate(args, as_of: date) -> int:
-    wanted = args.channels
-    unavailable = [c for c in wanted if c not in AVAILABLE_CHANNELS]
-    if not any(c in AVAILABLE_CHANNELS for c in wanted):
-        raise RelanceError(f"Canal non disponible dans cette version : {', '.join(unavailable)} "
-                           f"(disponible : courrier).")
-    if unavailable:
-        _say(f"Note : canaux {', '.join(unavailable)} pas encore disponibles dans cette version ; "
-             f"seules les lettres (courrier) sont produites.")
-    if args.pdf or args.send_email:
-        _say("Note : --pdf et --send-email ne sont pas encore disponibles dans cette version ; "
-             "ignorés.")
+    names = args.channels or tuple(CHANNELS)  # SPEC: the three channels by default
+    channels = Channels.of(names, pdf=args.pdf, send_email=args.send_email)
+    if args.send_email and not channels.email:
+        raise RelanceError("--send-email envoie les e-mails : ajoutez le canal email à --channels.")
     progress = _progress_bar()
     try:
-        result = generate(args.workbook, Options(as_of=as_of, out=args.out, dry_run=args.dry_run),
+        result = generate(args.workbook, Options(as_of=as_of, out=args.out, dry_run=args.dry_run,
+                                                 channels=channels),
                           progress=progress.update if progress else None)
     finally:
         if progress:
@@ -229,6 +221,9 @@ def _result_json(result: RunResult) -> dict:
                        "response": str(ln.invoice.response)} for ln in plan.responded],
         "default_client_type_letters": plan.defaulted_type_count,
         "anomalies": [_anomaly_json(a) for a in plan.anomalies],
+        "unreached": [a.message for a in result.unreached],
+        "files": {kind: str(path) for kind, path in result.shared.items()},
+        "notes": list(result.notes),
         "backup": str(result.backup) if result.backup else None,
         "journal": str(result.journal) if result.journal else None,
         "dates_to_record_by_hand": [{"row": r, "invoice": n, "reason": why}
@@ -241,6 +236,10 @@ def _summary(args, result: RunResult) -> None:
     _report_anomalies(args, plan.anomalies)
     for warning in result.warnings:
         _say(f"Attention : {warning}.")
+    if result.unreached:
+        _say(f"{len(result.unreached)} client(s) non joignable(s) sur un canal :")
+        for a in result.unreached:
+            _say(f"  - {a.message}")
     if result.nothing_to_do:
         _out(args, f"Rien à faire au {short_date(plan.as_of)} : aucune facture n'attend de 2e "
                    f"relance (celles déjà relancées ne le sont pas deux fois).")
@@ -250,9 +249,15 @@ def _summary(args, result: RunResult) -> None:
         _out(args, f"{len(result.outputs)} lettre(s) de 2e relance {verb} ({n_inv} facture(s)) "
                    f"dans {result.output_dir} :")
         rows = [(o.letter.client.name, ", ".join(o.letter.numbers), money(o.letter.total),
-                 o.files["courrier"].name) for o in result.outputs]
-        _table(("Client", "Factures", "Total réclamé", "Fichier"), rows, right={2},
+                 o.stem, _channels_of(o)) for o in result.outputs]
+        _table(("Client", "Factures", "Total réclamé", "Fichier", "Canaux"), rows, right={2},
                file=sys.stderr if args.json else sys.stdout)
+        labels = {"combined": "Toutes les lettres, à imprimer", "combined_pdf": "Idem en PDF",
+                  "register": "Bordereau d'envoi", "sms": "SMS à envoyer"}
+        for kind, path in result.shared.items():
+            _out(args, f"{labels.get(kind, kind)} : {path.name}")
+        for note in result.notes:
+            _out(args, f"Note : {note}")
         defaulted = [o.letter for o in result.outputs if o.letter.type_defaulted]
         if defaulted:
             _out(args, f"{len(defaulted)} lettre(s) sans « Type client », écrite(s) avec le type "
@@ -278,6 +283,11 @@ def _summary(args, result: RunResult) -> None:
             response = ln.invoice.response
             shown = short_date(response) if isinstance(response, date) else response
             _out(args, f"  - {ln.invoice.number} ({ln.invoice.client.name}) : {shown}")
+
+
+def _channels_of(output) -> str:
+    names = {"courrier": "lettre", "pdf": "PDF", "email": "e-mail", "sms": "SMS"}
+    return ", ".join(names[c] for c in ("courrier", "pdf", "email", "sms") if c in output.files)
 
 
 def _progress_bar():

@@ -30,7 +30,9 @@ from .reading.headers import canonical, find_header_row, match_row
 from .reading.ledger import assemble, choose_receivables, find_sheet
 from .reading.settings import SETTINGS_SHEET
 from .recording.write_plan import UnsupportedWorkbook, block_width, date_column, journal_write
-from .run import backup_path, output_dirs, prepare_batch, with_csv_journal, write_letters
+from .batch import Channels, prepare_batch
+from .outputs import send_emails, write_documents
+from .run import backup_path, output_dirs, with_csv_journal
 from .stages import label
 
 TITLE = "Relance"
@@ -196,8 +198,10 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
     ledger, receivables = assemble(grid, settings, journal, path.name)
     folder, root = output_dirs(path, ledger.settings.output_folder, None, as_of)
     ledger, _ = with_csv_journal(ledger, root)
+    settings = ledger.settings
+    channels = Channels.of(settings.channels, pdf=settings.pdf, send_email=settings.send_email)
     batch = prepare_batch(ledger, is_csv=False, workbook_dir=path.parent, folder=folder,
-                          as_of=as_of)
+                          as_of=as_of, channels=channels)
     plan = batch.plan
     sheet = book.sheets[grid.sheet]
     if not plan.letters:
@@ -210,12 +214,14 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
 
     # Everything that could stop the recording is checked before the first letter is written.
     stamp = (now or datetime.now()).replace(microsecond=0)
-    entries = second_reminder_entries([(o.letter, o.files, {}) for o in batch.outputs],
-                                      stamp, as_of, path.parent)
+
+    def entries(statuses):
+        return second_reminder_entries([(o.letter, o.files, st) for o, st in
+                                        zip(batch.outputs, statuses)], stamp, as_of, path.parent)
     try:
         dates = date_column(grid, receivables, plan.second_reminder_dates(),
                             next_column_empty=_next_column_empty(io, sheet, grid))
-        journal_plan = journal_write(journal, entries)
+        journal_write(journal, entries([{}] * len(batch.outputs)))
     except UnsupportedWorkbook as err:
         raise RelanceError(f"Le classeur ne peut pas être mis à jour : {err}. Rien n'a été "
                            f"écrit.") from None
@@ -237,8 +243,12 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
         ui.message("Annulé : rien n'a été écrit.")
         return
 
-    write_letters(batch, folder,
-                  lambda i, n, name: ui.status(f"Relance : lettre {i}/{n} – {name}"))
+    written = write_documents(batch, settings, folder,
+                              lambda i, n, name: ui.status(f"Relance : lettre {i}/{n} – {name}"))
+    if channels.send_email and written.messages:
+        ui.status("Relance : envoi des e-mails…")
+        send_emails(batch, written, settings)
+    journal_plan = journal_write(journal, entries(written.status))
     result.folder, result.letters = folder, batch.outputs
     ui.status("Relance : enregistrement dans le classeur…")
     result.backup = backup_path(folder, path, stamp)
@@ -255,7 +265,8 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
             f"({err}). Fermez-le sans l'enregistrer, puis recommencez : les mêmes lettres seront "
             f"réécrites.") from None
     saved = _save(ui)
-    ui.message(_summary(plan, batch, folder, result.backup, saved) + _follow_up(plan))
+    ui.message(_summary(plan, batch, folder, result.backup, saved, written.notes)
+               + _follow_up(plan))
 
 
 # --- reading details -------------------------------------------------------------------------
@@ -384,7 +395,7 @@ def _save(ui: ExcelUI) -> bool:
 
 # --- messages --------------------------------------------------------------------------------
 
-def _summary(plan, batch, folder: Path, backup: Path, saved: bool) -> str:
+def _summary(plan, batch, folder: Path, backup: Path, saved: bool, notes=()) -> str:
     n_invoices = sum(len(lt.lines) for lt in plan.letters)
     recorded = ("Le classeur est mis à jour (Date 2e relance, Journal) et enregistré"
                 if saved else "Le classeur est mis à jour (Date 2e relance, Journal) mais n'a pas "
@@ -392,9 +403,20 @@ def _summary(plan, batch, folder: Path, backup: Path, saved: bool) -> str:
     lines = [f"{len(plan.letters)} lettre(s) de 2e relance écrite(s) ({n_invoices} facture(s)) "
              f"dans :", str(folder), "",
              f"{recorded} ; sauvegarde de la version précédente : {backup.name}."]
+    lines += [f"{kind} : {path.name}" for kind, path in (
+        ("Toutes les lettres, à imprimer", batch.shared.get("combined")),
+        ("Bordereau d'envoi", batch.shared.get("register")),
+        ("SMS à envoyer", batch.shared.get("sms"))) if path]
+    emails = sum(1 for o in batch.outputs if "email" in o.files)
+    if emails:
+        lines.append(f"E-mails : {emails} brouillon(s) .eml prêt(s) à envoyer.")
+    lines += [f"{note}" for note in notes]
     defaulted = [lt.client.name for lt in plan.letters if lt.type_defaulted]
     if defaulted:
         lines.append(f"Type client par défaut appliqué à : {', '.join(defaulted)}.")
+    if batch.unreached:
+        lines.append("Non joignables : " + " ; ".join(a.message for a in batch.unreached[:6])
+                     + (" ; …" if len(batch.unreached) > 6 else "") + ".")
     if plan.anomalies or batch.warnings:
         lines += ["", f"Points à vérifier ({len(plan.anomalies) + len(batch.warnings)}) :"]
         lines += [f"• {w}" for w in batch.warnings]

@@ -132,6 +132,8 @@ def second_reminder_entries(outputs, run_at: datetime, as_of, base) -> list:
     entries = []
     for letter, files, statuses in outputs:
         for channel, path in files.items():
+            if channel not in CHANNELS:  # a PDF is the letter again, not another document
+                continue
             try:
                 shown = str(path.relative_to(base))
             except ValueError:

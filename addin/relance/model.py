@@ -195,6 +195,9 @@ class Settings:
     output_folder: str = ""
     letter_template: str = ""
     month_first_dates: bool = False
+    channels: tuple = ("courrier", "email", "sms")  # what the Excel button produces
+    pdf: bool = False
+    send_email: bool = False
     present: bool = True  # False when the workbook has no `Paramètres` sheet
 
 

@@ -20,17 +20,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Optional
 
-from .documents.context import letter_context
-from .documents.docx_letters import LetterRenderer, template_for
-from .documents.filenames import document_owner, letter_stems
-from .formatting import money
-from .journal import recorded_files, second_reminder_entries
-from .letters import Letter, Plan, plan_run
+from .batch import Channels, prepare_batch
+from .journal import DRAFT, SENT, second_reminder_entries
+from .letters import Plan, plan_run
 from .locking import run_lock
-from .model import RelanceError, Settings
+from .model import RelanceError
 from .oserrors import describe_os_error
+from .outputs import send_emails, write_documents
 from .reading import files
-from .reading.settings import invalid_identifiers, missing_for_generate, settings_warnings
 from .recording import csv_journal, xlsx_record
 
 DEFAULT_ROOT = "Relances"
@@ -40,15 +37,9 @@ DEFAULT_ROOT = "Relances"
 class Options:
     as_of: date
     out: Optional[Path] = None
-    channels: tuple = ("courrier",)
+    channels: Channels = Channels()
     dry_run: bool = False
     now: Optional[datetime] = None  # the run's clock time, for the journal
-
-
-@dataclass
-class LetterOutput:
-    letter: Letter
-    files: dict  # channel -> Path
 
 
 @dataclass
@@ -62,6 +53,9 @@ class RunResult:
     column_added: Optional[str] = None
     dry_run: bool = False
     warnings: list = field(default_factory=list)  # what the letters lack (settings)
+    unreached: list = field(default_factory=list)  # Anomaly: clients a channel cannot reach
+    shared: dict = field(default_factory=dict)  # combined, register, sms -> Path
+    notes: list = field(default_factory=list)  # no PDF converter, e-mails not sent…
 
     @property
     def nothing_to_do(self) -> bool:
@@ -117,56 +111,6 @@ def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
     return plan_run(data.ledger, as_of)
 
 
-@dataclass
-class Batch:
-    """A run's letters, decided and checked (settings, ways to pay, templates), not yet written.
-
-    The command line and the Excel button both build one, then record it their own way."""
-
-    plan: Plan
-    outputs: list  # LetterOutput per letter, with the final file names
-    contexts: list  # the template context of each letter
-    renderers: dict  # language -> LetterRenderer
-    warnings: list  # what the letters lack for want of a setting
-    owners: list = field(default_factory=list)  # letter_owner of each letter
-
-
-def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path,
-                  as_of: date) -> Batch:
-    settings = ledger.settings
-    _check_settings(settings, is_csv, ledger.anomalies)
-    plan = plan_run(ledger, as_of)
-    batch = Batch(plan, [], [], {}, settings_warnings(settings))
-    if not plan.letters:
-        return batch
-    _check_payment_ways(plan, settings)
-    batch.contexts = [letter_context(letter, settings, as_of) for letter in plan.letters]
-    for letter, context in zip(plan.letters, batch.contexts):
-        lang = letter.client.language
-        if lang not in batch.renderers:
-            batch.renderers[lang] = LetterRenderer(template_for(lang, settings, workbook_dir))
-            batch.renderers[lang].check(context)
-    recorded = _recorded_stems(ledger.journal, workbook_dir, folder)
-    owners = [letter_owner(ledger.source, lt) for lt in plan.letters]
-
-    def taken(stem: str, i: int) -> bool:
-        path = folder / f"{stem}.docx"
-        return stem.casefold() in recorded or (path.exists() and document_owner(path) != owners[i])
-    stems = letter_stems([(lt.client.name, lt.client.code) for lt in plan.letters],
-                         prefix=f"2e relance {as_of.isoformat()}", taken=taken)
-    batch.outputs = [LetterOutput(letter, {"courrier": folder / f"{stem}.docx"})
-                     for letter, stem in zip(plan.letters, stems)]
-    batch.owners = owners
-    return batch
-
-
-def letter_owner(source: str, letter: Letter) -> str:
-    """Who a letter file belongs to: the workbook's name and the client. A run may replace its
-    own unrecorded letter (left by an interrupted run), never another workbook's."""
-    digest = hashlib.sha1(f"{source}|{letter.client.key}".encode("utf-8")).hexdigest()[:20]
-    return f"relance:{digest}"  # a document property holds at most 255 characters
-
-
 def generate(workbook: Path, options: Options,
              progress: Optional[Callable[[int, int, str], None]] = None) -> RunResult:
     """A real run holds the workbook's run lock from before it reads to after it records: a
@@ -182,12 +126,13 @@ def generate(workbook: Path, options: Options,
 def _generate(workbook: Path, options: Options, progress) -> RunResult:
     stamp = _stamp(workbook) if workbook.exists() else None
     data, folder, journal_path = read(workbook, options)
+    settings = data.ledger.settings
     batch = prepare_batch(data.ledger, is_csv=data.is_csv, workbook_dir=workbook.parent,
-                          folder=folder, as_of=options.as_of)
+                          folder=folder, as_of=options.as_of, channels=options.channels)
     plan = batch.plan
     result = RunResult(plan, folder, outputs=batch.outputs,
-                       journal=journal_path if data.is_csv else None,
-                       dry_run=options.dry_run, warnings=batch.warnings)
+                       journal=journal_path if data.is_csv else None, dry_run=options.dry_run,
+                       warnings=batch.warnings, unreached=batch.unreached, shared=batch.shared)
     if not plan.letters or options.dry_run:
         return result
     if not data.is_csv:
@@ -195,75 +140,76 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
 
     _remove_stale_temp_files(workbook)  # the run lock is held (see generate)
     now = (options.now or datetime.now()).replace(microsecond=0)
-    entries = second_reminder_entries(
-        [(out.letter, out.files, {}) for out in result.outputs], now, options.as_of,
-        workbook.parent)
-    prepared_book = prepared_journal = None
-    unsupported = ""
+
+    def entries(statuses):
+        return second_reminder_entries(
+            [(out.letter, out.files, st) for out, st in zip(batch.outputs, statuses)],
+            now, options.as_of, workbook.parent)
+    expected = entries([{"email": DRAFT}] * len(batch.outputs))
+    record = _Recording(data, workbook, journal_path, plan)
+    record.prepare(expected)  # a workbook that cannot be recorded is known before any letter
     try:
-        if data.is_csv:
-            prepared_journal = csv_journal.prepare(journal_path, entries)
-        else:
-            try:
-                prepared_book = xlsx_record.prepare(workbook, data.grid, data.receivables,
-                                                    plan.second_reminder_dates(), entries,
-                                                    data.journal)
-            except xlsx_record.UnsupportedWorkbook as err:
-                unsupported = f"classeur laissé intact : {err}"
-                prepared_journal = csv_journal.prepare(journal_path, entries)
-    except OSError as err:
-        raise RelanceError(f"Impossible de préparer l'enregistrement de la relance "
-                           f"({describe_os_error(err)}). Rien n'a été écrit.") from None
-    try:
-        write_letters(batch, folder, progress)
-        _commit(result, workbook, stamp, prepared_book, prepared_journal, now, folder)
+        written = write_documents(batch, settings, folder, progress)
+        result.notes = written.notes
+        if options.channels.send_email and written.messages:
+            send_emails(batch, written, settings)
+        actual = entries(written.status)
+        if actual != expected:  # e-mails sent, or PDFs that could not be made
+            record.prepare(actual)
+        try:
+            _commit(result, workbook, stamp, record.book, record.journal, now, folder)
+        except RelanceError as err:
+            if any(e.status == SENT for e in actual):  # never send them twice
+                fallback = csv_journal.prepare(journal_path, actual)
+                fallback.commit()
+                raise RelanceError(f"{err.message} Les e-mails déjà envoyés sont consignés dans "
+                                   f"{journal_path} : ils ne seront pas renvoyés.") from None
+            raise
     finally:
-        for prepared in (prepared_book, prepared_journal):
-            if prepared is not None:
-                prepared.discard()
-    if prepared_book is not None:
-        rows = dict(prepared_book.skipped)
-        result.column_added = prepared_book.column_added
+        record.discard()
+    if record.book is not None:
+        rows = dict(record.book.skipped)
+        result.column_added = record.book.column_added
     else:
         result.journal = journal_path
-        rows = {line.invoice.row: unsupported for out in result.outputs
-                for line in out.letter.lines} if unsupported else {}
+        rows = {line.invoice.row: record.unsupported for out in result.outputs
+                for line in out.letter.lines} if record.unsupported else {}
     result.manual_dates = [(line.invoice.row, line.invoice.number, rows[line.invoice.row])
                            for out in result.outputs for line in out.letter.lines
                            if line.invoice.row in rows]
     return result
 
 
-def _check_settings(settings: Settings, is_csv: bool, anomalies=()) -> None:
-    where = ("la feuille « Paramètres » du classeur" if not is_csv
-             else "le fichier parametres.csv à côté du CSV")
-    missing = missing_for_generate(settings)
-    if missing:
-        intro = "" if settings.present else \
-            f"Il manque {where} (deux colonnes : Paramètre, Valeur). "
-        # a misspelt key is the likeliest cause of a "missing" one: say which cell
-        typos = [a.describe() for a in anomalies if "inconnu, ignoré" in a.message]
-        hint = (" Paramètres non reconnus : " + " ; ".join(typos) + ".") if typos else ""
-        raise RelanceError(f"{intro}Paramètres à renseigner dans {where} avant de générer les "
-                           f"lettres : " + " ; ".join(missing) + "." + hint)
-    invalid = invalid_identifiers(settings)
-    if invalid:
-        raise RelanceError(f"Paramètres à corriger dans {where} avant de générer les lettres : "
-                           + " ; ".join(invalid) + ".")
+class _Recording:
+    """The run's record, prepared in temporary files: the updated workbook, or journal.csv
+    (for a CSV, or a workbook that cannot be edited safely)."""
 
+    def __init__(self, data, workbook: Path, journal_path: Path, plan: Plan):
+        self.data, self.workbook, self.journal_path, self.plan = data, workbook, journal_path, plan
+        self.book = self.journal = None
+        self.unsupported = ""
 
-def _check_payment_ways(plan: Plan, settings: Settings) -> None:
-    """Every letter must offer a way to pay: cash alone is allowed only up to 1 000 €."""
-    payment = settings.payment
-    if payment.iban.strip() or payment.cheque_payee.strip() or payment.link.strip():
-        return
-    stuck = [lt for lt in plan.letters if not lt.cash]
-    if stuck:
-        names = ", ".join(f"{lt.client.name} ({money(lt.total)})" for lt in stuck)
-        raise RelanceError(
-            f"Seules les espèces sont proposées comme moyen de paiement, et la loi les limite à "
-            f"1 000 € : ces lettres n'auraient aucun moyen de paiement : {names}. Renseignez "
-            f"« IBAN », « Ordre des chèques » ou « Lien de paiement » dans « Paramètres ».")
+    def prepare(self, entries: list) -> None:
+        self.discard()
+        try:
+            if not self.data.is_csv and not self.unsupported:
+                try:
+                    self.book = xlsx_record.prepare(
+                        self.workbook, self.data.grid, self.data.receivables,
+                        self.plan.second_reminder_dates(), entries, self.data.journal)
+                    return
+                except xlsx_record.UnsupportedWorkbook as err:
+                    self.unsupported = f"classeur laissé intact : {err}"
+            self.journal = csv_journal.prepare(self.journal_path, entries)
+        except OSError as err:
+            raise RelanceError(f"Impossible de préparer l'enregistrement de la relance "
+                               f"({describe_os_error(err)}). Rien n'a été écrit.") from None
+
+    def discard(self) -> None:
+        for prepared in (self.book, self.journal):
+            if prepared is not None:
+                prepared.discard()
+        self.book = self.journal = None
 
 
 def _refuse_if_open_in_excel(workbook: Path) -> None:
@@ -272,16 +218,6 @@ def _refuse_if_open_in_excel(workbook: Path) -> None:
         raise RelanceError(
             f"Le classeur {workbook.name} est ouvert dans Excel (fichier {lock.name} présent) : "
             f"fermez-le puis relancez la commande. Rien n'a été écrit.")
-
-
-def _recorded_stems(journal, base: Path, folder: Path) -> set:
-    """Case-folded names of the letters in `folder` that the journal records."""
-    stems = set()
-    for name in recorded_files(journal):
-        path = Path(name) if Path(name).is_absolute() else base / name
-        if path.parent.resolve() == folder.resolve():
-            stems.add(path.stem.casefold())
-    return stems
 
 
 def _stamp(path: Path):
@@ -326,47 +262,3 @@ def _remove_stale_temp_files(workbook: Path) -> None:
     is the workbook's, then mkstemp's 8 random characters: another workbook's never matches."""
     for temp in workbook.parent.glob(f".~relance-{workbook.stem}-{'?' * 8}{workbook.suffix}"):
         temp.unlink(missing_ok=True)
-
-
-def write_letters(batch: Batch, folder: Path, progress=None) -> None:
-    """Render every letter into a staging folder, then give them their final names.
-
-    On failure nothing is left behind: not the staged files, nor the folders this run created.
-    """
-    created = [p for p in (folder, *folder.parents) if not p.exists()]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".relance-en-cours-", dir=folder))
-    except OSError as err:
-        _remove_empty(created)
-        raise RelanceError(f"Impossible de créer le dossier de sortie {folder} "
-                           f"({describe_os_error(err)}). Rien n'a été écrit.") from None
-    done = False
-    try:
-        total = len(batch.outputs)
-        staged = []
-        for i, (out, context) in enumerate(zip(batch.outputs, batch.contexts), start=1):
-            final = out.files["courrier"]
-            temp = staging / final.name
-            batch.renderers[out.letter.client.language].render(context, temp, batch.owners[i - 1])
-            staged.append((temp, final))
-            if progress:
-                progress(i, total, out.letter.client.name)
-        for temp, final in staged:
-            os.replace(temp, final)
-        done = True
-    except OSError as err:
-        raise RelanceError(f"Écriture impossible dans {folder} ({describe_os_error(err)}) : "
-                           f"rien n'a été enregistré dans le classeur.") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not done:
-            _remove_empty(created)
-
-
-def _remove_empty(folders) -> None:
-    for path in folders:  # deepest first
-        try:
-            path.rmdir()
-        except OSError:
-            break

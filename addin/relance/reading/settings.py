@@ -5,6 +5,7 @@ defaults; a value that cannot be read stops the run, since every letter depends 
 """
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from ..model import Anomaly, Company, Payment, RelanceError, Settings, Smtp
@@ -44,6 +45,9 @@ _KEYS = {
     "dossierdesortie": ("text", "output_folder"),
     "modeledelettre": ("text", "letter_template"),
     "formatdesdates": ("date_format", "month_first_dates"),
+    "canaux": ("channels", "channels"),
+    "pdf": ("flag", "pdf"),
+    "envoyerlesemails": ("flag", "send_email"),
     "serveursmtp": ("smtp", "host"),
     "portsmtp": ("smtp", "port"),
     "securitesmtp": ("smtp", "security"),
@@ -80,6 +84,10 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
                 payment[attr] = is_yes(value) if attr == "cash" else cell_text(value)
             elif section == "smtp":
                 smtp[attr] = _smtp_value(attr, value)
+            elif section == "flag":
+                top[attr] = is_yes(value)
+            elif section == "channels":
+                top[attr] = _channels(value)
             elif section == "delay":
                 days = parse_int(value)
                 if days is not None:
@@ -98,6 +106,16 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
                 f"{where.describe()} : paramètre « {cell_text(key_raw)} », valeur "
                 f"« {cell_text(value)} » : {err}.", where) from None
     return Settings(company=Company(**company), payment=Payment(**payment), smtp=Smtp(**smtp), **top)
+
+
+def _channels(value) -> tuple:
+    names = {"courrier": "courrier", "lettre": "courrier", "lettres": "courrier", "email": "email",
+             "mail": "email", "courriel": "email", "sms": "sms"}
+    items = [fold(x) for x in re.split(r"[,;/+ ]+", cell_text(value)) if fold(x)]
+    unknown = [x for x in items if x not in names]
+    if unknown or not items:
+        raise ValueError("attendu une liste parmi courrier, e-mail, sms")
+    return tuple(dict.fromkeys(names[x] for x in items))
 
 
 def _smtp_value(attr: str, value):
@@ -211,4 +229,5 @@ KNOWN_KEYS = ("Raison sociale", "Forme juridique", "Capital social", "Adresse", 
               "Espèces", "Délai 2e relance", "Délai mise en demeure", "Délai de paiement accordé",
               "Taux pénalités (%)", "Taux intérêts moratoires (%)", "Type client par défaut",
               "Dossier de sortie", "Modèle de lettre", "Format des dates", "Serveur SMTP",
-              "Port SMTP", "Sécurité SMTP", "Utilisateur SMTP", "Expéditeur e-mail")
+              "Port SMTP", "Sécurité SMTP", "Utilisateur SMTP", "Expéditeur e-mail", "Canaux",
+              "PDF", "Envoyer les e-mails")

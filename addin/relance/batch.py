@@ -1,0 +1,206 @@
+"""A run's documents, decided and checked before anything is written.
+
+The command line and the Excel button both build a Batch from a Ledger: the letters (from
+the pure plan), every file each letter gets on each channel (letter, PDF, e-mail draft,
+SMS list) under its final name, the clients a channel cannot reach, and the checks that
+must stop a run early (settings, ways to pay, templates).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .documents.context import letter_context
+from .documents.docx_letters import LetterRenderer, template_for
+from .documents.email_draft import email_problem, render_template, template_name, template_path
+from .documents.filenames import document_owner, letter_stems
+from .documents.sms import sms_rows
+from .formatting import money
+from .journal import recorded_files
+from .letters import Letter, Plan, plan_run
+from .model import Anomaly, RelanceError, Settings
+from .reading.settings import invalid_identifiers, missing_for_generate, settings_warnings
+
+CHANNEL_NAMES = ("courrier", "email", "sms")
+
+
+@dataclass(frozen=True)
+class Channels:
+    """What a run produces: SPEC's channels (courrier, email, sms), PDFs, and sending."""
+
+    courrier: bool = True
+    email: bool = True
+    sms: bool = True
+    pdf: bool = False
+    send_email: bool = False
+
+    @classmethod
+    def of(cls, names, pdf: bool = False, send_email: bool = False) -> "Channels":
+        names = set(names)
+        return cls("courrier" in names, "email" in names, "sms" in names, pdf, send_email)
+
+
+@dataclass
+class LetterOutput:
+    letter: Letter
+    files: dict  # channel (courrier, pdf, email, sms) -> final Path
+    stem: str = ""  # the letter's file name without extension (its .docx, .pdf, .eml)
+
+
+@dataclass
+class Batch:
+    plan: Plan
+    channels: Channels
+    outputs: list = field(default_factory=list)  # LetterOutput per letter
+    contexts: list = field(default_factory=list)  # the template context of each letter
+    renderers: dict = field(default_factory=dict)  # language -> LetterRenderer
+    owners: list = field(default_factory=list)  # letter_owner of each letter
+    sms: list = field(default_factory=list)  # documents.sms.SmsRow
+    shared: dict = field(default_factory=dict)  # combined, register, sms -> final Path
+    unreached: list = field(default_factory=list)  # Anomaly: no e-mail, no mobile
+    warnings: list = field(default_factory=list)  # what the letters lack (settings)
+
+
+def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_of: date,
+                  channels: Channels = Channels()) -> Batch:
+    settings = ledger.settings
+    _check_settings(settings, is_csv, ledger.anomalies)
+    plan = plan_run(ledger, as_of)
+    batch = Batch(plan, channels, warnings=settings_warnings(settings))
+    if not plan.letters:
+        return batch
+    _check_payment_ways(plan, settings)
+    batch.contexts = [letter_context(letter, settings, as_of) for letter in plan.letters]
+    for letter, context in zip(plan.letters, batch.contexts):
+        lang = letter.client.language
+        if lang not in batch.renderers:
+            batch.renderers[lang] = LetterRenderer(template_for(lang, settings, workbook_dir))
+            batch.renderers[lang].check(context)
+    batch.owners = [letter_owner(ledger.source, lt) for lt in plan.letters]
+    stems = _stems(ledger, plan, batch.owners, workbook_dir, folder, as_of)
+    batch.outputs = [LetterOutput(letter, {"courrier": folder / f"{stem}.docx"}, stem)
+                     for letter, stem in zip(plan.letters, stems)]
+    _plan_channels(batch, settings, folder, as_of)
+    return batch
+
+
+def letter_owner(source: str, letter: Letter) -> str:
+    """Who a letter file belongs to: the workbook's name and the client. A run may replace its
+    own unrecorded letter (left by an interrupted run), never another workbook's."""
+    digest = hashlib.sha1(f"{source}|{letter.client.key}".encode("utf-8")).hexdigest()[:20]
+    return f"relance:{digest}"  # a document property holds at most 255 characters
+
+
+def _stems(ledger, plan, owners, workbook_dir: Path, folder: Path, as_of: date) -> list:
+    recorded = _recorded_stems(ledger.journal, workbook_dir, folder)
+
+    def taken(stem: str, i: int) -> bool:
+        path = folder / f"{stem}.docx"
+        return stem.casefold() in recorded or (path.exists() and document_owner(path) != owners[i])
+    return letter_stems([(lt.client.name, lt.client.code) for lt in plan.letters],
+                        prefix=f"2e relance {as_of.isoformat()}", taken=taken)
+
+
+def _recorded_stems(journal, base: Path, folder: Path) -> set:
+    """Case-folded names of the files in `folder` that the journal records."""
+    stems = set()
+    for name in recorded_files(journal):
+        path = Path(name) if Path(name).is_absolute() else base / name
+        if path.parent.resolve() == folder.resolve():
+            stems.add(path.stem.casefold())
+    return stems
+
+
+def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) -> None:
+    """Each letter's files on the other channels, the shared files, the clients a channel
+    cannot reach; the e-mail templates are checked here, before anything is written."""
+    channels = batch.channels
+    day = as_of.isoformat()
+    for out in batch.outputs:
+        if channels.pdf:
+            out.files["pdf"] = folder / f"{out.stem}.pdf"
+    if channels.courrier and batch.outputs:
+        batch.shared["combined"] = _fresh(folder, f"2e relance {day} - toutes les lettres", ".docx")
+        batch.shared["register"] = _fresh(folder, "bordereau", ".xlsx")
+        if channels.pdf:
+            batch.shared["combined_pdf"] = batch.shared["combined"].with_suffix(".pdf")
+    if not channels.courrier:
+        for out in batch.outputs:
+            out.files.pop("courrier")  # still rendered: the e-mail attaches the letter
+    if channels.email:
+        _check_email_templates(batch)
+        for out in batch.outputs:
+            problem = email_problem(out.letter)
+            if problem:
+                batch.unreached.append(Anomaly(problem))
+            else:
+                out.files["email"] = folder / f"{out.stem}.eml"
+        if any("email" in o.files for o in batch.outputs) and not _sender(settings):
+            raise RelanceError("Paramètres : indiquez l'« E-mail » de la société (ou "
+                               "l'« Expéditeur e-mail ») pour écrire les e-mails de relance, ou "
+                               "retirez le canal email.")
+    if channels.sms:
+        rows, unreached = sms_rows(list(zip(batch.plan.letters, batch.contexts)))
+        batch.sms, batch.unreached = rows, batch.unreached + unreached
+        if rows:
+            batch.shared["sms"] = _fresh(folder, "sms", ".csv")
+            reached = {(r.client_code, r.client) for r in rows}
+            for out in batch.outputs:
+                if (out.letter.client.code, out.letter.client.name) in reached:
+                    out.files["sms"] = batch.shared["sms"]
+
+
+def _sender(settings: Settings) -> str:
+    return (settings.smtp.sender or settings.company.email or "").strip()
+
+
+def _fresh(folder: Path, stem: str, suffix: str) -> Path:
+    """A name in the output folder that no earlier file has (a print file, a register, an
+    SMS list of an earlier run the same day stays as it was)."""
+    path, n = folder / f"{stem}{suffix}", 2
+    while path.exists():
+        path, n = folder / f"{stem} ({n}){suffix}", n + 1
+    return path
+
+
+def _check_email_templates(batch: Batch) -> None:
+    for lang in sorted({lt.client.language for lt in batch.plan.letters}):
+        context = next(c for lt, c in zip(batch.plan.letters, batch.contexts)
+                       if lt.client.language == lang)
+        for ext in ("txt", "html"):
+            render_template(template_path(template_name("email", lang, ext)), context,
+                            html=ext == "html")
+
+
+def _check_settings(settings: Settings, is_csv: bool, anomalies=()) -> None:
+    where = ("la feuille « Paramètres » du classeur" if not is_csv
+             else "le fichier parametres.csv à côté du CSV")
+    missing = missing_for_generate(settings)
+    if missing:
+        intro = "" if settings.present else \
+            f"Il manque {where} (deux colonnes : Paramètre, Valeur). "
+        # a misspelt key is the likeliest cause of a "missing" one: say which cell
+        typos = [a.describe() for a in anomalies if "inconnu, ignoré" in a.message]
+        hint = (" Paramètres non reconnus : " + " ; ".join(typos) + ".") if typos else ""
+        raise RelanceError(f"{intro}Paramètres à renseigner dans {where} avant de générer les "
+                           f"lettres : " + " ; ".join(missing) + "." + hint)
+    invalid = invalid_identifiers(settings)
+    if invalid:
+        raise RelanceError(f"Paramètres à corriger dans {where} avant de générer les lettres : "
+                           + " ; ".join(invalid) + ".")
+
+
+def _check_payment_ways(plan: Plan, settings: Settings) -> None:
+    """Every letter must offer a way to pay: cash alone is allowed only up to 1 000 €."""
+    payment = settings.payment
+    if payment.iban.strip() or payment.cheque_payee.strip() or payment.link.strip():
+        return
+    stuck = [lt for lt in plan.letters if not lt.cash]
+    if stuck:
+        names = ", ".join(f"{lt.client.name} ({money(lt.total)})" for lt in stuck)
+        raise RelanceError(
+            f"Seules les espèces sont proposées comme moyen de paiement, et la loi les limite à "
+            f"1 000 € : ces lettres n'auraient aucun moyen de paiement : {names}. Renseignez "
+            f"« IBAN », « Ordre des chèques » ou « Lien de paiement » dans « Paramètres ».")

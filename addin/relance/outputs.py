@@ -1,0 +1,128 @@
+"""Writing a batch's documents: letters, PDFs, the combined print file, the sending register,
+the e-mail drafts and the SMS list — all into a staging folder, then given their final names
+together, so a partial file never carries a final name; then, when asked, the e-mails sent.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .batch import Batch
+from .documents import pdf as pdf_module
+from .documents.combined import combine_letters
+from .documents.email_draft import build_email, write_eml
+from .documents.register import register_row, write_register
+from .documents.sms import write_sms_csv
+from .journal import DRAFT, GENERATED, SENT
+from .model import RelanceError, Settings
+from .oserrors import describe_os_error
+
+
+@dataclass
+class Written:
+    """What a batch wrote; `status` is the journal status of each letter's documents."""
+
+    notes: list = field(default_factory=list)  # French: no PDF converter, e-mails not sent…
+    messages: dict = field(default_factory=dict)  # letter index -> EmailMessage (to send)
+    status: list = field(default_factory=list)  # per letter: channel -> journal status
+
+
+def write_documents(batch: Batch, settings: Settings, folder: Path, progress=None) -> Written:
+    """On failure nothing is left behind: not the staged files, nor the folders this run made."""
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".relance-en-cours-", dir=folder))
+    except OSError as err:
+        _remove_empty(created)
+        raise RelanceError(f"Impossible de créer le dossier de sortie {folder} "
+                           f"({describe_os_error(err)}). Rien n'a été écrit.") from None
+    done = False
+    try:
+        written = _write_staged(batch, settings, staging, progress)
+        moves = [(staging / p.name, p) for out in batch.outputs for p in out.files.values()]
+        moves += [(staging / p.name, p) for p in batch.shared.values()]
+        for temp, final in dict((str(f), (t, f)) for t, f in moves).values():
+            if temp.exists():
+                os.replace(temp, final)
+        done = True
+        return written
+    except OSError as err:
+        raise RelanceError(f"Écriture impossible dans {folder} ({describe_os_error(err)}) : "
+                           f"rien n'a été enregistré dans le classeur.") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            _remove_empty(created)
+
+
+def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> Written:
+    written = Written(status=[{} for _ in batch.outputs])
+    total = len(batch.outputs)
+    letters = []
+    for i, (out, context) in enumerate(zip(batch.outputs, batch.contexts)):
+        path = staging / f"{out.stem}.docx"
+        batch.renderers[out.letter.client.language].render(context, path, batch.owners[i])
+        letters.append(path)
+        if progress:
+            progress(i + 1, total, out.letter.client.name)
+    shared = {k: staging / p.name for k, p in batch.shared.items()}
+    if "combined" in shared:
+        combine_letters(letters, shared["combined"])
+    pdfs = {}
+    if batch.channels.pdf:
+        pdfs = _pdfs(batch, letters, shared, staging, written)
+    if "register" in shared:
+        rows = [register_row(out.letter, out.files["pdf"] if i in pdfs else out.files["courrier"])
+                for i, out in enumerate(batch.outputs)]
+        write_register(rows, shared["register"], as_of=batch.plan.as_of)
+    for i, (out, context) in enumerate(zip(batch.outputs, batch.contexts)):
+        for channel in ("courrier", "pdf", "sms"):
+            if channel in out.files:
+                written.status[i][channel] = GENERATED
+        if "email" in out.files:
+            attachment = pdfs.get(i) or letters[i]
+            message = build_email(out.letter, context, settings, attachment)
+            write_eml(message, staging / out.files["email"].name)
+            written.messages[i] = message
+            written.status[i]["email"] = DRAFT
+    if "sms" in shared:
+        write_sms_csv(batch.sms, shared["sms"])
+    return written
+
+
+def _pdfs(batch: Batch, letters: list, shared: dict, staging: Path, written: Written) -> dict:
+    """All PDFs in one conversion; without a converter, a note and the .docx files as before."""
+    sources = letters + ([shared["combined"]] if "combined" in shared else [])
+    try:
+        converted = pdf_module.to_pdf(sources, staging)
+    except RelanceError as err:
+        written.notes.append(err.message)
+        for out in batch.outputs:
+            out.files.pop("pdf", None)
+        batch.shared.pop("combined_pdf", None)
+        return {}
+    return {i: converted[path] for i, path in enumerate(letters)}
+
+
+def send_emails(batch: Batch, written: Written, settings: Settings) -> None:
+    """Send the drafts; only those the server accepted are recorded `envoyé`."""
+    from .sending import send_all, smtp_password
+    results = send_all(sorted(written.messages.items()), settings.smtp,
+                       smtp_password(settings.smtp))
+    for i, error in results.items():
+        if error:
+            written.notes.append(f"{batch.outputs[i].letter.client.name} : {error}")
+        else:
+            written.status[i]["email"] = SENT
+
+
+def _remove_empty(folders) -> None:
+    for path in folders:  # deepest first
+        try:
+            path.rmdir()
+        except OSError:
+            break
