@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	rm -rf $(SCRATCH) && mkdir -p $(SCRATCH)
 	cp workbook/relances.xlsx $(SCRATCH)/
-	$(BIN)/relance generate $(SCRATCH)/relances.xlsx --as-of $(SAMPLE_DATE) --channels courrier
+	$(BIN)/relance generate $(SCRATCH)/relances.xlsx --as-of $(SAMPLE_DATE)
 	@echo
 	@echo "Lettres écrites dans $(SCRATCH)/Relances/$(SAMPLE_DATE)/ ; classeur mis à jour : $(SCRATCH)/relances.xlsx"
 
