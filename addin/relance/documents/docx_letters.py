@@ -16,6 +16,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..model import RelanceError, Settings
+from .template_check import check_template_file, leftover_tags
 
 SHIPPED = {"fr": "2e_relance.docx", "en": "2e_relance_en.docx"}
 
@@ -38,9 +39,6 @@ def template_for(language: str, settings: Settings, workbook_dir: Path) -> Path:
         path = workbook_dir / path
     if not path.exists():
         raise RelanceError(f"Paramètre « Modèle de lettre » : fichier introuvable : {path}")
-    if path.suffix.lower() != ".docx":
-        raise RelanceError(f"Paramètre « Modèle de lettre » : {path.name} n'est pas un document "
-                           f"Word .docx (enregistrez le modèle au format .docx).")
     if language == "en":
         sibling = path.with_name(f"{path.stem}_en{path.suffix}")
         return sibling if sibling.exists() else shipped_template("en")
@@ -56,7 +54,9 @@ class LetterRenderer:
         self._checked = False
 
     def check(self, context: dict) -> None:
-        """Stop before any file is written when the template names a variable we do not give."""
+        """Stop before any file is written when the template is not a .docx, has a tag Word
+        broke, or names a variable we do not give."""
+        check_template_file(self.template)
         try:
             tpl = DocxTemplate(str(self.template))
             unknown = tpl.get_undeclared_template_variables(self.env, context)
@@ -95,12 +95,19 @@ class LetterRenderer:
                 f"Le modèle « {self.template.name} » contient une balise interdite{what} : un "
                 f"modèle ne peut utiliser que les variables de la lettre (templates/VARIABLES.md). "
                 f"Aucune lettre n'a été enregistrée.") from None
-        except TemplateError as err:
+        except (TemplateError, TypeError) as err:  # TypeError: {% include %} has no loader
             raise RelanceError(f"Le modèle « {self.template.name} » ne peut pas être rempli "
-                               f"({str(err).rstrip('.')}). Aucune lettre n'a été enregistrée.") from None
+                               f"({str(err).rstrip('.')}) : un modèle ne peut utiliser que les "
+                               f"variables de la lettre. Aucune lettre n'a été enregistrée.") from None
         if owner:
             tpl.docx.core_properties.identifier = owner
         tpl.save(str(dest))
+        left = leftover_tags(dest, context)
+        if left:  # never a letter showing a tag to the client
+            raise RelanceError(
+                f"Le modèle « {self.template.name} » laisse une balise non remplie dans la lettre "
+                f"(« {left} ») : retapez-la d'un seul tenant dans Word. Aucune lettre n'a été "
+                f"enregistrée.")
 
     def _syntax_error(self, err: TemplateSyntaxError) -> RelanceError:
         near = " ".join(x.strip() for x in getattr(err, "docx_context", []) if x.strip())[:200]
