@@ -243,7 +243,7 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
         ui.message("Annulé : rien n'a été écrit.")
         return
 
-    written = write_documents(batch, settings, folder,
+    written = write_documents(batch, settings, folder, workbook=path, progress=
                               lambda i, n, name: ui.status(f"Relance : lettre {i}/{n} – {name}"))
     if channels.send_email and written.messages:
         ui.status("Relance : envoi des e-mails…")

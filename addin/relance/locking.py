@@ -15,9 +15,13 @@ from filelock import FileLock, Timeout
 from .model import RelanceError
 
 
+def lock_key(workbook: Path) -> str:
+    """A short name for one workbook file (its lock, its staging folders)."""
+    return hashlib.sha1(str(Path(workbook).resolve()).casefold().encode("utf-8")).hexdigest()[:12]
+
+
 def lock_path(workbook: Path) -> Path:
-    key = hashlib.sha1(str(Path(workbook).resolve()).casefold().encode("utf-8")).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"relance-{key}.lock"
+    return Path(tempfile.gettempdir()) / f"relance-{lock_key(workbook)}.lock"
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from .documents.email_draft import build_email, write_eml
 from .documents.register import register_row, write_register
 from .documents.sms import write_sms_csv
 from .journal import DRAFT, GENERATED, SENT
+from .locking import lock_key
 from .model import RelanceError, Settings
 from .oserrors import describe_os_error
 
@@ -30,12 +31,19 @@ class Written:
     status: list = field(default_factory=list)  # per letter: channel -> journal status
 
 
-def write_documents(batch: Batch, settings: Settings, folder: Path, progress=None) -> Written:
-    """On failure nothing is left behind: not the staged files, nor the folders this run made."""
+def write_documents(batch: Batch, settings: Settings, folder: Path, progress=None,
+                    workbook: Path | None = None) -> Written:
+    """On failure nothing is left behind: not the staged files, nor the folders this run made.
+    A staging folder a killed run of the same workbook left is removed first (the caller holds
+    that workbook's run lock; another workbook's staging folder is not touched)."""
     created = [p for p in (folder, *folder.parents) if not p.exists()]
+    prefix = f".relance-en-cours-{lock_key(workbook)}-" if workbook else ".relance-en-cours-"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".relance-en-cours-", dir=folder))
+        if workbook:
+            for stale in folder.glob(prefix + "*"):
+                shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
     except OSError as err:
         _remove_empty(created)
         raise RelanceError(f"Impossible de créer le dossier de sortie {folder} "

@@ -149,7 +149,7 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
     record = _Recording(data, workbook, journal_path, plan)
     record.prepare(expected)  # a workbook that cannot be recorded is known before any letter
     try:
-        written = write_documents(batch, settings, folder, progress)
+        written = write_documents(batch, settings, folder, progress, workbook)
         result.notes = written.notes
         if options.channels.send_email and written.messages:
             send_emails(batch, written, settings)
