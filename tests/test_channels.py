@@ -188,11 +188,82 @@ def test_send_email_really_sends_and_the_journal_records_only_what_was_sent(samp
     assert ("Dupont & Fils <Nord>", "brouillon") in mails
 
 
-def test_send_email_without_smtp_settings_keeps_drafts_and_says_so(sample_copy):
+def test_send_email_that_cannot_send_stops_before_writing_anything(sample_copy):
+    before = sample_copy.read_bytes()
     proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
-                   "--channels", "email", "--send-email", "--json")
-    assert proc.returncode == 0, proc.stderr
-    notes = json.loads(proc.stdout)["notes"]
-    assert any("aucun serveur SMTP" in n for n in notes)
-    rows = list(openpyxl.load_workbook(sample_copy)["Journal"].iter_rows(values_only=True))
-    assert "envoyé" not in {r[7] for r in rows[1:] if r[1] and r[1].date() == SAMPLE_DATE}
+                   "--channels", "email", "--send-email")
+    assert proc.returncode == 1 and "aucun serveur SMTP" in proc.stderr
+    assert sample_copy.read_bytes() == before and not (sample_copy.parent / "Relances").exists()
+    _with_smtp(sample_copy, free_port())  # a server that does not answer
+    before = sample_copy.read_bytes()
+    proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                   "--channels", "email", "--send-email")
+    assert proc.returncode == 1 and "Rien n'a été écrit" in proc.stderr
+    assert sample_copy.read_bytes() == before
+
+
+def test_only_clients_a_channel_reaches_are_marked_reminded(sample_copy):
+    result, proc = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                            "--channels", "sms")
+    reached = {x["client_code"] for x in result["letters"]}
+    assert reached == {"CL003", "CL004", "CL005", "CL017"}
+    assert any("aucun document produit" in u and "Boulangerie" in u for u in result["unreached"])
+    ws = openpyxl.load_workbook(sample_copy)["Créances"]
+    header = [c.value for c in ws[3]]
+    code, col = header.index("Code client"), header.index("Date 2e relance")
+    marked = {r[code].value for r in ws.iter_rows(min_row=4)
+              if r[col].value and r[col].value.date() == SAMPLE_DATE}
+    assert marked == reached
+    again, _ = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                        "--channels", "courrier")
+    assert "CL002" in {x["client_code"] for x in again["letters"]}  # not lost
+
+
+def test_sent_drafts_lose_their_to_send_mark_and_the_summary_counts_them(sample_copy):
+    from aiosmtpd.controller import Controller
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        _with_smtp(sample_copy, port)
+        proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                       "--channels", "email", "--send-email", "--json")
+    finally:
+        controller.stop()
+    result = json.loads(proc.stdout)
+    assert "9 e-mail(s) envoyé(s)" in proc.stderr
+    for letter in result["letters"]:
+        if "email" in letter["files"]:
+            raw = Path(letter["files"]["email"]).read_bytes()
+            assert b"X-Unsent" not in raw
+
+
+def test_emails_sent_before_a_failed_recording_are_never_sent_again(sample_copy):
+    """Excel opens the workbook while the e-mails leave: the workbook cannot be updated, but
+    the sent e-mails are consigned in journal.csv and a second run sends nothing."""
+    from aiosmtpd.controller import Controller
+
+    class OpensExcel(Recorder):
+        async def handle_DATA(self, server, session, envelope):
+            (sample_copy.parent / f"~${sample_copy.name}").write_text("owner")
+            return await super().handle_DATA(server, session, envelope)
+    recorder = OpensExcel()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        _with_smtp(sample_copy, port)
+        first = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                        "--channels", "email", "--send-email")
+        assert first.returncode == 1 and "journal.csv" in first.stderr
+        assert "rien ne sera renvoyé" in first.stderr
+        sent = len(recorder.received)
+        assert sent == 9
+        (sample_copy.parent / f"~${sample_copy.name}").unlink()
+        second = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                         "--channels", "email", "--send-email")
+    finally:
+        controller.stop()
+    assert second.returncode == 0, second.stderr
+    assert len(recorder.received) == sent  # nothing sent twice

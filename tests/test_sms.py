@@ -134,7 +134,7 @@ def test_full_variant_when_it_fits(items):
     text = sms_text(small, "fr")
     assert text.startswith("Garnier : 2e relance, 4 675,60 € dus (fact. FA-2026-0101, "
                            "FA-2026-0102).")
-    assert text.endswith("avant le 9 décembre 2026 Tél 04 78 92 15 40")
+    assert text.endswith("au plus tard le 9 décembre 2026 Tél 04 78 92 15 40")  # as the letter
     assert gsm7_info(text) == ("GSM-7", 1)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .documents.context import letter_context
 from .documents.docx_letters import LetterRenderer, template_for
-from .documents.email_draft import email_problem, render_template, template_name, template_path
+from .documents.email_draft import (email_problem, render_template, sender_address, template_name,
+                                    template_path, valid_address)
 from .documents.filenames import document_owner, letter_stems
 from .documents.sms import sms_rows
 from .formatting import money
@@ -62,6 +63,12 @@ class Batch:
     unreached: list = field(default_factory=list)  # Anomaly: no e-mail, no mobile
     warnings: list = field(default_factory=list)  # what the letters lack (settings)
 
+    def second_reminder_dates(self) -> dict:
+        """Sheet row -> the run's date, for the invoices of the letters that reach their client
+        on at least one channel (a client the run produced nothing for is not marked)."""
+        return {line.invoice.row: self.plan.as_of for out in self.outputs
+                for line in out.letter.lines}
+
 
 def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_of: date,
                   channels: Channels = Channels()) -> Batch:
@@ -97,8 +104,14 @@ def _stems(ledger, plan, owners, workbook_dir: Path, folder: Path, as_of: date) 
     recorded = _recorded_stems(ledger.journal, workbook_dir, folder)
 
     def taken(stem: str, i: int) -> bool:
-        path = folder / f"{stem}.docx"
-        return stem.casefold() in recorded or (path.exists() and document_owner(path) != owners[i])
+        """Recorded by this workbook's journal, or another's: a letter written for another
+        workbook or client, or a draft or PDF of that name without our letter beside it."""
+        if stem.casefold() in recorded:
+            return True
+        letter = folder / f"{stem}.docx"
+        if letter.exists():
+            return document_owner(letter) != owners[i]
+        return any((folder / f"{stem}{ext}").exists() for ext in (".eml", ".pdf"))
     return letter_stems([(lt.client.name, lt.client.code) for lt in plan.letters],
                         prefix=f"2e relance {as_of.isoformat()}", taken=taken)
 
@@ -119,7 +132,7 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
     channels = batch.channels
     day = as_of.isoformat()
     for out in batch.outputs:
-        if channels.pdf:
+        if channels.pdf and channels.courrier:
             out.files["pdf"] = folder / f"{out.stem}.pdf"
     if channels.courrier and batch.outputs:
         batch.shared["combined"] = _fresh(folder, f"2e relance {day} - toutes les lettres", ".docx")
@@ -131,16 +144,18 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
             out.files.pop("courrier")  # still rendered: the e-mail attaches the letter
     if channels.email:
         _check_email_templates(batch)
+        sender = sender_address(settings)
         for out in batch.outputs:
             problem = email_problem(out.letter)
             if problem:
                 batch.unreached.append(Anomaly(problem))
             else:
                 out.files["email"] = folder / f"{out.stem}.eml"
-        if any("email" in o.files for o in batch.outputs) and not _sender(settings):
-            raise RelanceError("Paramètres : indiquez l'« E-mail » de la société (ou "
-                               "l'« Expéditeur e-mail ») pour écrire les e-mails de relance, ou "
-                               "retirez le canal email.")
+        if any("email" in o.files for o in batch.outputs) and not valid_address(sender):
+            shown = f" (« {sender} » n'est pas une adresse valide)" if sender else ""
+            raise RelanceError(f"Paramètres : indiquez l'« E-mail » de la société (ou "
+                               f"l'« Expéditeur e-mail »){shown} pour écrire les e-mails de "
+                               f"relance, ou retirez le canal email.")
     if channels.sms:
         rows, unreached = sms_rows(list(zip(batch.plan.letters, batch.contexts)))
         batch.sms, batch.unreached = rows, batch.unreached + unreached
@@ -150,10 +165,20 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
             for out in batch.outputs:
                 if (out.letter.client.code, out.letter.client.name) in reached:
                     out.files["sms"] = batch.shared["sms"]
+    _drop_unreached(batch)
 
 
-def _sender(settings: Settings) -> str:
-    return (settings.smtp.sender or settings.company.email or "").strip()
+def _drop_unreached(batch: Batch) -> None:
+    """A client no channel reaches gets no document: its invoices are not marked reminded."""
+    keep = [i for i, out in enumerate(batch.outputs) if set(out.files) & set(CHANNEL_NAMES)]
+    for i, out in enumerate(batch.outputs):
+        if i not in keep:
+            batch.unreached.append(Anomaly(
+                f"{out.letter.client.name} : aucun document produit sur les canaux demandés ; "
+                f"ses factures ({', '.join(out.letter.numbers)}) ne sont pas marquées relancées"))
+    batch.outputs = [batch.outputs[i] for i in keep]
+    batch.contexts = [batch.contexts[i] for i in keep]
+    batch.owners = [batch.owners[i] for i in keep]
 
 
 def _fresh(folder: Path, stem: str, suffix: str) -> Path:

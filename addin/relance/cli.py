@@ -244,10 +244,14 @@ def _summary(args, result: RunResult) -> None:
         _out(args, f"Rien à faire au {short_date(plan.as_of)} : aucune facture n'attend de 2e "
                    f"relance (celles déjà relancées ne le sont pas deux fois).")
     else:
-        verb = "seraient écrites" if result.dry_run else "écrites"
         n_inv = sum(len(o.letter.lines) for o in result.outputs)
-        _out(args, f"{len(result.outputs)} lettre(s) de 2e relance {verb} ({n_inv} facture(s)) "
-                   f"dans {result.output_dir} :")
+        if any("courrier" in o.files for o in result.outputs):
+            verb = "seraient écrites" if result.dry_run else "écrites"
+            what = f"{len(result.outputs)} lettre(s) de 2e relance {verb}"
+        else:
+            verb = "seraient relancés" if result.dry_run else "relancés"
+            what = f"{len(result.outputs)} client(s) {verb} une 2e fois, sans lettre"
+        _out(args, f"{what} ({n_inv} facture(s)) dans {result.output_dir} :")
         rows = [(o.letter.client.name, ", ".join(o.letter.numbers), money(o.letter.total),
                  o.stem, _channels_of(o)) for o in result.outputs]
         _table(("Client", "Factures", "Total réclamé", "Fichier", "Canaux"), rows, right={2},
@@ -256,6 +260,10 @@ def _summary(args, result: RunResult) -> None:
                   "register": "Bordereau d'envoi", "sms": "SMS à envoyer"}
         for kind, path in result.shared.items():
             _out(args, f"{labels.get(kind, kind)} : {path.name}")
+        sent = sum(1 for e in result.entries if e.status == "envoyé")
+        if sent:
+            _out(args, f"{sent} e-mail(s) envoyé(s) (les brouillons .eml envoyés ne portent plus "
+                       f"la marque « à envoyer »).")
         for note in result.notes:
             _out(args, f"Note : {note}")
         defaulted = [o.letter for o in result.outputs if o.letter.type_defaulted]

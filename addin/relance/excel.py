@@ -12,6 +12,7 @@ remote engine on any machine.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import traceback
 from dataclasses import dataclass, field, replace
@@ -31,7 +32,7 @@ from .reading.ledger import assemble, choose_receivables, find_sheet
 from .reading.settings import SETTINGS_SHEET
 from .recording.write_plan import UnsupportedWorkbook, block_width, date_column, journal_write
 from .batch import Channels, prepare_batch
-from .outputs import send_emails, write_documents
+from .outputs import check_sending, keep_sent, send_emails, write_documents
 from .run import backup_path, output_dirs, with_csv_journal
 from .stages import label
 
@@ -204,7 +205,7 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
                           as_of=as_of, channels=channels)
     plan = batch.plan
     sheet = book.sheets[grid.sheet]
-    if not plan.letters:
+    if not batch.outputs:
         if macos:
             _write_stage_column(sheet, grid, receivables, plan.lines, ui)
             ui.save()
@@ -219,12 +220,14 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
         return second_reminder_entries([(o.letter, o.files, st) for o, st in
                                         zip(batch.outputs, statuses)], stamp, as_of, path.parent)
     try:
-        dates = date_column(grid, receivables, plan.second_reminder_dates(),
+        dates = date_column(grid, receivables, batch.second_reminder_dates(),
                             next_column_empty=_next_column_empty(io, sheet, grid))
         journal_write(journal, entries([{}] * len(batch.outputs)))
     except UnsupportedWorkbook as err:
         raise RelanceError(f"Le classeur ne peut pas être mis à jour : {err}. Rien n'a été "
                            f"écrit.") from None
+    if channels.send_email and any("email" in o.files for o in batch.outputs):
+        check_sending(settings)
     if not dates.add_header and ui.has_formulas(_date_range(sheet, dates)):
         raise RelanceError(f"La colonne « {canonical('second_reminder')} » contient des formules : "
                            f"Relance y inscrit des dates. Remplacez-les par des valeurs, puis "
@@ -235,9 +238,10 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
         raise RelanceError(f"Relance ne peut pas écrire dans ce classeur : {problem}. Rien n'a été "
                            f"écrit.")
 
-    n_invoices = sum(len(lt.lines) for lt in plan.letters)
-    total = sum((lt.total for lt in plan.letters), start=plan.letters[0].total * 0)
-    if not ui.confirm(f"{len(plan.letters)} lettre(s) ({n_invoices} facture(s)), total "
+    letters = [out.letter for out in batch.outputs]
+    n_invoices = sum(len(lt.lines) for lt in letters)
+    total = sum((lt.total for lt in letters), start=letters[0].total * 0)
+    if not ui.confirm(f"{len(letters)} lettre(s) ({n_invoices} facture(s)), total "
                       f"{money(total)} — continuer ?"):
         result.cancelled = True
         ui.message("Annulé : rien n'a été écrit.")
@@ -245,27 +249,31 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
 
     written = write_documents(batch, settings, folder, workbook=path, progress=
                               lambda i, n, name: ui.status(f"Relance : lettre {i}/{n} – {name}"))
+    sent = 0
     if channels.send_email and written.messages:
         ui.status("Relance : envoi des e-mails…")
-        send_emails(batch, written, settings)
-    journal_plan = journal_write(journal, entries(written.status))
+        sent = send_emails(batch, written, settings)
+    actual = entries(written.status)
     result.folder, result.letters = folder, batch.outputs
     ui.status("Relance : enregistrement dans le classeur…")
-    result.backup = backup_path(folder, path, stamp)
-    import shutil
-    shutil.copy2(path, result.backup)  # the file as last saved, before the run changes it
     try:
+        journal_plan = journal_write(journal, actual)
+        result.backup = backup_path(folder, path, stamp)
+        shutil.copy2(path, result.backup)  # the file as last saved, before the run changes it
         _write_journal(book, journal_plan)  # the proof first
         _write_dates(sheet, grid, receivables, dates)
         if macos:
-            _write_stage_column(sheet, grid, receivables, _stages_after(ledger, plan), ui)
+            _write_stage_column(sheet, grid, receivables, _stages_after(ledger, batch), ui)
     except Exception as err:
-        raise RelanceError(
-            f"Les lettres sont écrites dans {folder}, mais le classeur n'a pas pu être mis à jour "
-            f"({err}). Fermez-le sans l'enregistrer, puis recommencez : les mêmes lettres seront "
-            f"réécrites.") from None
+        failure = RelanceError(
+            f"Les documents sont écrits dans {folder}, mais le classeur n'a pas pu être mis à "
+            f"jour ({err}). Fermez-le sans l'enregistrer, puis recommencez : les mêmes lettres "
+            f"seront réécrites.")
+        if sent:  # never send them twice
+            raise keep_sent(root / "journal.csv", actual, failure) from None
+        raise failure from None
     saved = _save(ui)
-    ui.message(_summary(plan, batch, folder, result.backup, saved, written.notes)
+    ui.message(_summary(plan, batch, folder, result.backup, saved, written.notes, sent)
                + _follow_up(plan))
 
 
@@ -295,10 +303,10 @@ def _next_column_empty(io: BookIO, sheet, grid: Grid) -> bool:
     return all(v is None or v == "" for row in rows for v in row)
 
 
-def _stages_after(ledger, plan) -> list:
+def _stages_after(ledger, batch) -> list:
     """Every invoice's line once this run is recorded (its invoices now have their second
     reminder), for the `Étape` column."""
-    dates = plan.second_reminder_dates()
+    plan, dates = batch.plan, batch.second_reminder_dates()
     invoices = tuple(replace(inv, second_reminder=dates[inv.row]) if inv.row in dates else inv
                      for inv in ledger.invoices)
     lines, _ = classify(replace(ledger, invoices=invoices), plan.as_of)
@@ -395,23 +403,28 @@ def _save(ui: ExcelUI) -> bool:
 
 # --- messages --------------------------------------------------------------------------------
 
-def _summary(plan, batch, folder: Path, backup: Path, saved: bool, notes=()) -> str:
-    n_invoices = sum(len(lt.lines) for lt in plan.letters)
+def _summary(plan, batch, folder: Path, backup: Path, saved: bool, notes=(), sent=0) -> str:
+    letters = [out.letter for out in batch.outputs]
+    n_invoices = sum(len(lt.lines) for lt in letters)
     recorded = ("Le classeur est mis à jour (Date 2e relance, Journal) et enregistré"
                 if saved else "Le classeur est mis à jour (Date 2e relance, Journal) mais n'a pas "
                 "pu être enregistré : enregistrez-le vous-même (Fichier > Enregistrer)")
-    lines = [f"{len(plan.letters)} lettre(s) de 2e relance écrite(s) ({n_invoices} facture(s)) "
-             f"dans :", str(folder), "",
+    what = (f"{len(letters)} lettre(s) de 2e relance" if any("courrier" in o.files for o in
+                                                             batch.outputs)
+            else f"{len(letters)} client(s) relancé(s) une 2e fois, sans lettre")
+    lines = [f"{what} ({n_invoices} facture(s)), documents dans :", str(folder), "",
              f"{recorded} ; sauvegarde de la version précédente : {backup.name}."]
     lines += [f"{kind} : {path.name}" for kind, path in (
         ("Toutes les lettres, à imprimer", batch.shared.get("combined")),
         ("Bordereau d'envoi", batch.shared.get("register")),
         ("SMS à envoyer", batch.shared.get("sms"))) if path]
     emails = sum(1 for o in batch.outputs if "email" in o.files)
-    if emails:
+    if sent:
+        lines.append(f"E-mails : {sent} envoyé(s) sur {emails}.")
+    elif emails:
         lines.append(f"E-mails : {emails} brouillon(s) .eml prêt(s) à envoyer.")
     lines += [f"{note}" for note in notes]
-    defaulted = [lt.client.name for lt in plan.letters if lt.type_defaulted]
+    defaulted = [lt.client.name for lt in letters if lt.type_defaulted]
     if defaulted:
         lines.append(f"Type client par défaut appliqué à : {', '.join(defaulted)}.")
     if batch.unreached:

@@ -75,10 +75,6 @@ class Plan:
     def defaulted_type_count(self) -> int:
         return sum(1 for letter in self.letters if letter.type_defaulted)
 
-    def second_reminder_dates(self) -> dict:
-        """Sheet row -> the date to record in `Date 2e relance`: the run's as-of date for every
-        invoice a letter covers."""
-        return {line.invoice.row: self.as_of for letter in self.letters for line in letter.lines}
 
 
 def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:

@@ -53,9 +53,7 @@ def write_documents(batch: Batch, settings: Settings, folder: Path, progress=Non
         written = _write_staged(batch, settings, staging, progress)
         moves = [(staging / p.name, p) for out in batch.outputs for p in out.files.values()]
         moves += [(staging / p.name, p) for p in batch.shared.values()]
-        for temp, final in dict((str(f), (t, f)) for t, f in moves).values():
-            if temp.exists():
-                os.replace(temp, final)
+        _move_all([m for m in dict((str(f), (t, f)) for t, f in moves).values() if m[0].exists()])
         done = True
         return written
     except OSError as err:
@@ -65,6 +63,22 @@ def write_documents(batch: Batch, settings: Settings, folder: Path, progress=Non
         shutil.rmtree(staging, ignore_errors=True)
         if not done:
             _remove_empty(created)
+
+
+def _move_all(moves: list) -> None:
+    """Give every staged file its final name; if one cannot (a PDF open in a viewer on
+    Windows), take back the new files already moved, so the folder is as it was."""
+    done = []
+    try:
+        for temp, final in moves:
+            existed = final.exists()
+            os.replace(temp, final)
+            done.append((final, existed))
+    except OSError:
+        for final, existed in done:
+            if not existed:
+                final.unlink(missing_ok=True)
+        raise
 
 
 def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> Written:
@@ -116,16 +130,57 @@ def _pdfs(batch: Batch, letters: list, shared: dict, staging: Path, written: Wri
     return {i: converted[path] for i, path in enumerate(letters)}
 
 
-def send_emails(batch: Batch, written: Written, settings: Settings) -> None:
-    """Send the drafts; only those the server accepted are recorded `envoyé`."""
+def check_sending(settings: Settings) -> None:
+    """A run asked to send e-mails stops before writing anything when it could not send them."""
+    from .sending import check_connection, smtp_password
+    problem = check_connection(settings.smtp, smtp_password(settings.smtp))
+    if problem:
+        raise RelanceError(f"Envoi des e-mails impossible : {problem}. Rien n'a été écrit ; "
+                           f"corrigez, ou relancez sans l'envoi (les brouillons .eml seront "
+                           f"écrits, à envoyer depuis votre messagerie).")
+
+
+def send_emails(batch: Batch, written: Written, settings: Settings) -> int:
+    """Send the drafts; only those the server accepted are recorded `envoyé`, and their .eml
+    loses its "to send" mark, so that opening it does not send it again. Returns how many."""
+    from .documents.email_draft import write_eml
     from .sending import send_all, smtp_password
     results = send_all(sorted(written.messages.items()), settings.smtp,
                        smtp_password(settings.smtp))
-    for i, error in results.items():
+    sent = 0
+    for i, error in sorted(results.items()):
         if error:
             written.notes.append(f"{batch.outputs[i].letter.client.name} : {error}")
-        else:
-            written.status[i]["email"] = SENT
+            continue
+        written.status[i]["email"] = SENT
+        sent += 1
+        message = written.messages[i]
+        del message["X-Unsent"]
+        try:
+            write_eml(message, batch.outputs[i].files["email"])
+        except OSError:
+            pass  # the message is sent; the draft keeps its mark, which is only a convenience
+    return sent
+
+
+def keep_sent(journal_path: Path, entries: list, err: Exception) -> RelanceError:
+    """The run could not be recorded after e-mails went out: record them in journal.csv (read
+    by every run) so they are never sent again, and say so."""
+    from .recording import csv_journal
+    message = describe_os_error(err) if isinstance(err, OSError) else \
+        getattr(err, "message", str(err))
+    sent = [e for e in entries if e.status == SENT]
+    try:
+        prepared = csv_journal.prepare(journal_path, entries)
+        prepared.commit()
+    except OSError:
+        clients = ", ".join(e.client for e in sent)
+        return RelanceError(f"{message} ATTENTION : {len(sent)} e-mail(s) sont partis ({clients}) "
+                            f"mais n'ont pu être consignés nulle part : ne relancez pas l'envoi "
+                            f"avant d'avoir noté la 2e relance de ces clients.")
+    return RelanceError(f"{message} La relance, avec les {len(sent)} e-mail(s) envoyés, est "
+                        f"consignée dans {journal_path} : rien ne sera renvoyé ; reportez la date "
+                        f"de 2e relance dans le classeur à la main.")
 
 
 def _remove_empty(folders) -> None:

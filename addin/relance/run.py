@@ -26,7 +26,7 @@ from .letters import Plan, plan_run
 from .locking import run_lock
 from .model import RelanceError
 from .oserrors import describe_os_error
-from .outputs import send_emails, write_documents
+from .outputs import check_sending, keep_sent, send_emails, write_documents
 from .reading import files
 from .recording import csv_journal, xlsx_record
 
@@ -56,10 +56,11 @@ class RunResult:
     unreached: list = field(default_factory=list)  # Anomaly: clients a channel cannot reach
     shared: dict = field(default_factory=dict)  # combined, register, sms -> Path
     notes: list = field(default_factory=list)  # no PDF converter, e-mails not sent…
+    entries: list = field(default_factory=list)  # the Journal entries the run recorded
 
     @property
     def nothing_to_do(self) -> bool:
-        return not self.plan.letters
+        return not self.outputs
 
 
 def output_dirs(workbook: Path, output_folder: str, out: Optional[Path], as_of: date) -> tuple[Path, Path]:
@@ -133,7 +134,7 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
     result = RunResult(plan, folder, outputs=batch.outputs,
                        journal=journal_path if data.is_csv else None, dry_run=options.dry_run,
                        warnings=batch.warnings, unreached=batch.unreached, shared=batch.shared)
-    if not plan.letters or options.dry_run:
+    if not batch.outputs or options.dry_run:
         return result
     if not data.is_csv:
         _refuse_if_open_in_excel(workbook)
@@ -146,24 +147,24 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
             [(out.letter, out.files, st) for out, st in zip(batch.outputs, statuses)],
             now, options.as_of, workbook.parent)
     expected = entries([{"email": DRAFT}] * len(batch.outputs))
-    record = _Recording(data, workbook, journal_path, plan)
+    if options.channels.send_email and any("email" in o.files for o in batch.outputs):
+        check_sending(settings)  # before anything is written
+    record = _Recording(data, workbook, journal_path, batch)
     record.prepare(expected)  # a workbook that cannot be recorded is known before any letter
     try:
         written = write_documents(batch, settings, folder, progress, workbook)
         result.notes = written.notes
+        sent = 0
         if options.channels.send_email and written.messages:
-            send_emails(batch, written, settings)
-        actual = entries(written.status)
-        if actual != expected:  # e-mails sent, or PDFs that could not be made
-            record.prepare(actual)
+            sent = send_emails(batch, written, settings)
+        result.entries = actual = entries(written.status)
         try:
+            if actual != expected:  # the true statuses of the e-mails sent
+                record.prepare(actual)
             _commit(result, workbook, stamp, record.book, record.journal, now, folder)
-        except RelanceError as err:
-            if any(e.status == SENT for e in actual):  # never send them twice
-                fallback = csv_journal.prepare(journal_path, actual)
-                fallback.commit()
-                raise RelanceError(f"{err.message} Les e-mails déjà envoyés sont consignés dans "
-                                   f"{journal_path} : ils ne seront pas renvoyés.") from None
+        except (RelanceError, OSError) as err:
+            if sent:  # never send them twice
+                raise keep_sent(journal_path, actual, err) from None
             raise
     finally:
         record.discard()
@@ -184,8 +185,8 @@ class _Recording:
     """The run's record, prepared in temporary files: the updated workbook, or journal.csv
     (for a CSV, or a workbook that cannot be edited safely)."""
 
-    def __init__(self, data, workbook: Path, journal_path: Path, plan: Plan):
-        self.data, self.workbook, self.journal_path, self.plan = data, workbook, journal_path, plan
+    def __init__(self, data, workbook: Path, journal_path: Path, batch):
+        self.data, self.workbook, self.journal_path, self.batch = data, workbook, journal_path, batch
         self.book = self.journal = None
         self.unsupported = ""
 
@@ -196,7 +197,7 @@ class _Recording:
                 try:
                     self.book = xlsx_record.prepare(
                         self.workbook, self.data.grid, self.data.receivables,
-                        self.plan.second_reminder_dates(), entries, self.data.journal)
+                        self.batch.second_reminder_dates(), entries, self.data.journal)
                     return
                 except xlsx_record.UnsupportedWorkbook as err:
                     self.unsupported = f"classeur laissé intact : {err}"

@@ -204,3 +204,22 @@ def _close(server, polite: bool = False) -> None:
             server.close()
         except Exception:
             pass
+
+
+def check_connection(smtp: Smtp, password: str | None, *, timeout: float = TIMEOUT) -> str:
+    """Before anything is written: can we connect and log in? "" if so, else why not (French).
+
+    A run that must send e-mails stops here rather than record drafts it cannot send."""
+    if not smtp.configured:
+        return ("aucun serveur SMTP n'est renseigné dans « Paramètres » (« Serveur SMTP », "
+                "« Port SMTP », « Sécurité SMTP », « Utilisateur SMTP »)")
+    if smtp.user.strip() and not password:
+        return (f"mot de passe SMTP introuvable : définissez la variable d'environnement "
+                f"{PASSWORD_ENV} ou enregistrez-le dans le trousseau du système (service "
+                f"« {KEYRING_SERVICE} », compte « {smtp.user.strip()} »)")
+    try:
+        server = _connect(smtp, password, timeout)
+    except _Fatal as err:
+        return str(err).replace("e-mail non envoyé : ", "")
+    _close(server, polite=True)
+    return ""

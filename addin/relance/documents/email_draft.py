@@ -137,14 +137,14 @@ def email_problem(letter: Letter) -> str:
     raw = (letter.client.email or "").strip()
     if not raw:
         return f"{letter.client.name} : pas d'adresse e-mail, pas d'e-mail de relance"
-    bad = [a for a in recipient_addresses(raw) if not _valid_address(a)]
+    bad = [a for a in recipient_addresses(raw) if not valid_address(a)]
     if bad:
         return (f"{letter.client.name} : adresse e-mail invalide « {bad[0]} », pas d'e-mail "
                 f"de relance")
     return ""
 
 
-def _valid_address(addr: str) -> bool:
+def valid_address(addr: str) -> bool:
     if not re.fullmatch(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+", addr):
         return False
     try:
@@ -174,7 +174,7 @@ def build_email(letter: Letter, context: dict, settings: Settings, attachment: P
     if problem:
         raise RelanceError(problem)
     sender = sender_address(settings)
-    if not sender or not _valid_address(sender):
+    if not sender or not valid_address(sender):
         raise RelanceError("Paramètres : indiquez l'« E-mail » de la société (ou l'« Expéditeur "
                            "e-mail ») pour écrire les e-mails de relance.")
 
@@ -186,10 +186,10 @@ def build_email(letter: Letter, context: dict, settings: Settings, attachment: P
     msg["Date"] = format_datetime(now or localtime())
     msg["Message-ID"] = make_msgid(idstring="relance", domain=sender.rpartition("@")[2].lower())
     msg["X-Unsent"] = "1"
-    msg["Content-Language"] = lang
     msg.set_content(_crlf_free(text), subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(_crlf_free(html), subtype="html", charset="utf-8",
                         cte="quoted-printable")
+    msg["Content-Language"] = lang  # after the bodies: setting content clears Content-* headers
     if attachment is not None:
         attach(msg, Path(attachment))
     return msg

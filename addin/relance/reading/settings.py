@@ -112,8 +112,10 @@ def _channels(value) -> tuple:
     names = {"courrier": "courrier", "lettre": "courrier", "lettres": "courrier", "email": "email",
              "mail": "email", "courriel": "email", "sms": "sms"}
     items = [fold(x) for x in re.split(r"[,;/+ ]+", cell_text(value)) if fold(x)]
+    if not items:  # an empty cell: the default, every channel
+        return ("courrier", "email", "sms")
     unknown = [x for x in items if x not in names]
-    if unknown or not items:
+    if unknown:
         raise ValueError("attendu une liste parmi courrier, e-mail, sms")
     return tuple(dict.fromkeys(names[x] for x in items))
 
