@@ -11,18 +11,17 @@ from importlib import resources
 from pathlib import Path
 
 from docxtpl import DocxTemplate
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from ..model import RelanceError, Settings
 from .template_check import check_template_file, leftover_tags
+from .templating import (NOTHING_WRITTEN, TEMPLATE_FAILURES, sandbox, template_error,
+                         unknown_variables)
 
 SHIPPED = {"fr": "2e_relance.docx", "en": "2e_relance_en.docx"}
 
 
-def jinja_env() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+def jinja_env():
+    return sandbox(autoescape=True)
 
 
 def shipped_template(language: str) -> Path:
@@ -60,17 +59,13 @@ class LetterRenderer:
         try:
             tpl = DocxTemplate(str(self.template))
             unknown = tpl.get_undeclared_template_variables(self.env, context)
-        except TemplateSyntaxError as err:
-            raise self._syntax_error(err) from None
+        except TEMPLATE_FAILURES as err:
+            raise self._error(err) from None
         except Exception as err:  # not a Word document at all
             raise RelanceError(f"Le modèle « {self.template.name} » n'est pas un document Word "
                                f"lisible ({err}).") from None
         if unknown:
-            names = ", ".join(f"« {n} »" for n in sorted(unknown))
-            raise RelanceError(
-                f"Le modèle « {self.template.name} » utilise une variable inconnue : {names}. "
-                f"Corrigez la balise (la liste des variables est dans templates/VARIABLES.md) ; "
-                f"aucune lettre n'a été écrite.")
+            raise unknown_variables(self.template.name, unknown)
         self._checked = True
 
     def render(self, context: dict, dest: Path, owner: str = "") -> None:
@@ -81,24 +76,8 @@ class LetterRenderer:
         tpl = DocxTemplate(str(self.template))
         try:
             tpl.render(context, self.env, autoescape=True)
-        except UndefinedError as err:
-            raise RelanceError(
-                f"Le modèle « {self.template.name} » utilise une variable inconnue "
-                f"({self._undefined_name(err)}). Corrigez la balise (la liste des variables est "
-                f"dans templates/VARIABLES.md) ; aucune lettre n'a été enregistrée.") from None
-        except TemplateSyntaxError as err:
-            raise self._syntax_error(err) from None
-        except SecurityError as err:
-            m = re.search(r"attribute '([^']+)'", str(err))
-            what = f" (accès à « {m.group(1)} »)" if m else ""
-            raise RelanceError(
-                f"Le modèle « {self.template.name} » contient une balise interdite{what} : un "
-                f"modèle ne peut utiliser que les variables de la lettre (templates/VARIABLES.md). "
-                f"Aucune lettre n'a été enregistrée.") from None
-        except (TemplateError, TypeError) as err:  # TypeError: {% include %} has no loader
-            raise RelanceError(f"Le modèle « {self.template.name} » ne peut pas être rempli "
-                               f"({str(err).rstrip('.')}) : un modèle ne peut utiliser que les "
-                               f"variables de la lettre. Aucune lettre n'a été enregistrée.") from None
+        except TEMPLATE_FAILURES as err:
+            raise self._error(err) from None
         if owner:
             tpl.docx.core_properties.identifier = owner
         tpl.save(str(dest))
@@ -106,28 +85,12 @@ class LetterRenderer:
         if left:  # never a letter showing a tag to the client
             raise RelanceError(
                 f"Le modèle « {self.template.name} » laisse une balise non remplie dans la lettre "
-                f"(« {left} ») : retapez-la d'un seul tenant dans Word. Aucune lettre n'a été "
-                f"enregistrée.")
+                f"(« {left} ») : retapez-la d'un seul tenant dans Word. {NOTHING_WRITTEN}")
 
-    def _syntax_error(self, err: TemplateSyntaxError) -> RelanceError:
+    def _error(self, err: Exception) -> RelanceError:
         near = " ".join(x.strip() for x in getattr(err, "docx_context", []) if x.strip())[:200]
-        return RelanceError(
-            f"Le modèle « {self.template.name} » contient une balise mal formée ({err.message})"
-            + (f", près de : « {near} »" if near else "")
-            + ". Retapez la balise d'un seul tenant, avec des guillemets droits.")
-
-
-    def _undefined_name(self, err: UndefinedError) -> str:
-        """`client.nom` rather than Jinja's bare `nom`: the dotted name as the template writes it."""
-        m = re.search(r"has no attribute '([^']+)'", str(err)) or \
-            re.search(r"'([^']+)' is undefined", str(err))
-        if not m:
-            return str(err)
-        name = m.group(1)
         try:
-            text = DocxTemplate(str(self.template)).get_xml()
+            source = re.sub(r"<[^>]+>", "", DocxTemplate(str(self.template)).get_xml())
         except Exception:
-            text = ""
-        text = re.sub(r"<[^>]+>", "", text)
-        dotted = re.search(r"[A-Za-z_][\w.]*\." + re.escape(name) + r"\b", text)
-        return f"« {dotted.group(0) if dotted else name} »"
+            source = ""
+        return template_error(self.template.name, err, source, near)

@@ -22,13 +22,12 @@ from email.utils import format_datetime, localtime, make_msgid
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, meta
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import meta
 
 from ..formatting import money
 from ..letters import Letter
 from ..model import RelanceError, Settings
+from .templating import TEMPLATE_FAILURES, sandbox, template_error, unknown_variables
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MIME_TYPES = {".pdf": "application/pdf", ".docx": DOCX_TYPE}
@@ -57,9 +56,8 @@ def template_path(name: str, folder: Path | None = None) -> Path:
     return Path(str(resources.files("relance.templates") / name))
 
 
-def _env(html: bool) -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=html,
-                                trim_blocks=True, lstrip_blocks=True)
+def _env(html: bool):
+    return sandbox(autoescape=html, trim_blocks=True, lstrip_blocks=True)
 
 
 def render_template(path: Path, context: dict, *, html: bool = False) -> str:
@@ -72,46 +70,12 @@ def render_template(path: Path, context: dict, *, html: bool = False) -> str:
         raise RelanceError(f"Modèle « {path.name} » illisible ({err.strerror or err}).") from None
     env = _env(html)
     try:
-        ast = env.parse(source)
-        unknown = sorted(meta.find_undeclared_variables(ast) - set(context) - EXTRA_VARIABLES)
+        unknown = meta.find_undeclared_variables(env.parse(source)) - set(context) - EXTRA_VARIABLES
         if unknown:
-            raise _unknown(path, unknown)
+            raise unknown_variables(path.name, unknown)
         return env.from_string(source).render(context)
-    except RelanceError:
-        raise
-    except TemplateSyntaxError as err:
-        raise RelanceError(
-            f"Le modèle « {path.name} » contient une balise mal formée, ligne {err.lineno} "
-            f"({err.message}). Aucun document n'a été écrit.") from None
-    except UndefinedError as err:
-        raise _unknown(path, [_undefined_name(source, str(err))]) from None
-    except SecurityError as err:
-        raise RelanceError(
-            f"Le modèle « {path.name} » contient une balise interdite ({err}) : un modèle ne peut "
-            f"utiliser que les variables de la lettre (templates/VARIABLES.md). Aucun document "
-            f"n'a été écrit.") from None
-    except TemplateError as err:
-        raise RelanceError(f"Le modèle « {path.name} » ne peut pas être rempli "
-                           f"({str(err).rstrip('.')}). Aucun document n'a été écrit.") from None
-
-
-def _unknown(path: Path, names: list) -> RelanceError:
-    listed = ", ".join(f"« {n} »" for n in names)
-    word = "une variable inconnue" if len(names) == 1 else "des variables inconnues"
-    return RelanceError(
-        f"Le modèle « {path.name} » utilise {word} : {listed}. Corrigez la balise (la liste des "
-        f"variables est dans templates/VARIABLES.md) ; aucun document n'a été écrit.")
-
-
-def _undefined_name(source: str, message: str) -> str:
-    """`client.nom` rather than Jinja's bare `nom`: the dotted name as the template writes it."""
-    m = re.search(r"has no attribute '([^']+)'", message) or \
-        re.search(r"'([^']+)' is undefined", message)
-    if not m:
-        return message
-    name = m.group(1)
-    dotted = re.search(r"[A-Za-z_][\w.]*\." + re.escape(name) + r"\b", source)
-    return dotted.group(0) if dotted else name
+    except TEMPLATE_FAILURES as err:
+        raise template_error(path.name, err, source) from None
 
 
 # --- the message ---------------------------------------------------------------------------
