@@ -19,7 +19,7 @@ from conftest import SAMPLE, SAMPLE_DATE, run_cli, run_json
 
 from relance import run as run_module
 from relance.batch import Channels
-from relance.documents import docx_letters
+from relance.documents import docx_letters, fast_docx
 from relance.model import RelanceError
 
 CLAIMED = 17
@@ -105,9 +105,10 @@ def test_a_killed_run_leaves_the_workbook_whole_and_the_next_run_writes_exactly_
 def test_a_full_disk_is_a_clear_message_and_the_workbook_is_unchanged(book, monkeypatch):
     before = book.read_bytes()
 
-    def no_space(self, path):
+    def no_space(self, path, *args):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
-    monkeypatch.setattr(docx_letters.DocxTemplate, "save", no_space)
+    monkeypatch.setattr(docx_letters.DocxTemplate, "save", no_space)  # the plain path
+    monkeypatch.setattr(fast_docx.RawZip, "write", no_space)  # the compiled path
     with pytest.raises(RelanceError) as err:
         run_module.generate(book, run_module.Options(as_of=SAMPLE_DATE,
                                                      channels=Channels.of(["courrier"])))

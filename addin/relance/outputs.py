@@ -13,6 +13,7 @@ from pathlib import Path
 from .batch import Batch
 from .documents import pdf as pdf_module
 from .documents.combined import combine_letters
+from .documents.fast_docx import combine_same_template
 from .documents.email_draft import build_email, write_eml
 from .documents.register import register_row, write_register
 from .documents.sms import write_sms_csv
@@ -83,17 +84,10 @@ def _move_all(moves: list) -> None:
 
 def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> Written:
     written = Written(status=[{} for _ in batch.outputs])
-    total = len(batch.outputs)
-    letters = []
-    for i, (out, context) in enumerate(zip(batch.outputs, batch.contexts)):
-        path = staging / f"{out.stem}.docx"
-        batch.renderers[out.letter.client.language].render(context, path, batch.owners[i])
-        letters.append(path)
-        if progress:
-            progress(i + 1, total, out.letter.client.name)
+    letters = render_letters(batch, staging, progress)
     shared = {k: staging / p.name for k, p in batch.shared.items()}
-    if "combined" in shared:
-        combine_letters(letters, shared["combined"])
+    if "combined" in shared and not combine_same_template(letters, shared["combined"]):
+        combine_letters(letters, shared["combined"])  # letters of several templates
     pdfs = {}
     if batch.channels.pdf:
         pdfs = _pdfs(batch, letters, shared, staging, written)
@@ -114,6 +108,51 @@ def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> 
     if "sms" in shared:
         write_sms_csv(batch.sms, shared["sms"])
     return written
+
+
+PARALLEL_FROM = 150  # letters: below, starting a second process costs more than it saves
+
+
+def render_letters(batch: Batch, staging: Path, progress=None) -> list:
+    """Every letter into the staging folder, in order; on several cores when the run is large
+    (each process compiles the templates once, then renders its share)."""
+    jobs = [(out.letter.client.language, context, staging / f"{out.stem}.docx", owner)
+            for out, context, owner in zip(batch.outputs, batch.contexts, batch.owners)]
+    names = [out.letter.client.name for out in batch.outputs]
+    workers = min(os.cpu_count() or 1, 4)
+    templates = {lang: r.template for lang, r in batch.renderers.items()}
+    if len(jobs) >= PARALLEL_FROM and workers > 1 and all(r.fast() for r in batch.renderers.values()):
+        from concurrent.futures import ProcessPoolExecutor
+        chunks = [jobs[i::workers * 4] for i in range(workers * 4)]
+        done = 0
+        with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(templates,)) as pool:
+            for count in pool.map(_worker_render, chunks):
+                done += count
+                if progress:
+                    progress(done, len(jobs), names[min(done, len(jobs)) - 1])
+    else:
+        for i, (lang, context, dest, owner) in enumerate(jobs, start=1):
+            batch.renderers[lang].render(context, dest, owner)
+            if progress:
+                progress(i, len(jobs), names[i - 1])
+    return [dest for _, _, dest, _ in jobs]
+
+
+_WORKER = {}
+
+
+def _worker_init(templates: dict) -> None:
+    from .documents.docx_letters import LetterRenderer
+    for lang, path in templates.items():
+        renderer = LetterRenderer(path)
+        renderer._checked = True  # the parent process checked the template
+        _WORKER[lang] = renderer
+
+
+def _worker_render(jobs: list) -> int:
+    for lang, context, dest, owner in jobs:
+        _WORKER[lang].render(context, dest, owner)
+    return len(jobs)
 
 
 def _pdfs(batch: Batch, letters: list, shared: dict, staging: Path, written: Written) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 from docxtpl import DocxTemplate
 
 from ..model import RelanceError, Settings
+from .fast_docx import FastTemplate, Unsupported
 from .template_check import check_template_file, leftover_tags
 from .templating import (NOTHING_WRITTEN, TEMPLATE_FAILURES, sandbox, template_error,
                          unknown_variables)
@@ -22,6 +23,19 @@ SHIPPED = {"fr": "2e_relance.docx", "en": "2e_relance_en.docx"}
 
 def jinja_env():
     return sandbox(autoescape=True)
+
+
+def _rendered_parts(docx: Path) -> dict:
+    import zipfile
+    with zipfile.ZipFile(docx) as zf:
+        return {n: zf.read(n) for n in zf.namelist()
+                if re.match(r"word/(document|header\d*|footer\d*)\.xml$", n)}
+
+
+def _may_hold_tags(parts: dict) -> bool:
+    """A quick look before the paragraph-by-paragraph check: any brace pair at all?"""
+    return any(re.search(rb"\{\{|\{%|%\}|\}\}", xml) for name, xml in parts.items()
+               if name.startswith("word/"))
 
 
 def shipped_template(language: str) -> Path:
@@ -51,6 +65,7 @@ class LetterRenderer:
         self.template = Path(template)
         self.env = jinja_env()
         self._checked = False
+        self._fast = None  # FastTemplate, False when this template needs the plain path
 
     def check(self, context: dict) -> None:
         """Stop before any file is written when the template is not a .docx, has a tag Word
@@ -73,6 +88,31 @@ class LetterRenderer:
         a later run knows whether a file of that name in a shared folder is its own."""
         if not self._checked:
             self.check(context)
+        fast = self.fast()
+        if fast:
+            try:
+                parts = fast.write(context, dest, owner)
+            except TEMPLATE_FAILURES as err:
+                raise self._error(err) from None
+        else:
+            self._render_plain(context, dest, owner)
+            parts = _rendered_parts(dest)
+        left = leftover_tags(dest, context) if _may_hold_tags(parts) else ""
+        if left:  # never a letter showing a tag to the client
+            raise RelanceError(
+                f"Le modèle « {self.template.name} » laisse une balise non remplie dans la lettre "
+                f"(« {left} ») : retapez-la d'un seul tenant dans Word. {NOTHING_WRITTEN}")
+
+    def fast(self):
+        """The compiled template (documents/fast_docx), or None for the plain docxtpl loop."""
+        if self._fast is None:
+            try:
+                self._fast = FastTemplate(self.template, self.env)
+            except Unsupported:
+                self._fast = False
+        return self._fast or None
+
+    def _render_plain(self, context: dict, dest: Path, owner: str) -> None:
         tpl = DocxTemplate(str(self.template))
         try:
             tpl.render(context, self.env, autoescape=True)
@@ -81,11 +121,6 @@ class LetterRenderer:
         if owner:
             tpl.docx.core_properties.identifier = owner
         tpl.save(str(dest))
-        left = leftover_tags(dest, context)
-        if left:  # never a letter showing a tag to the client
-            raise RelanceError(
-                f"Le modèle « {self.template.name} » laisse une balise non remplie dans la lettre "
-                f"(« {left} ») : retapez-la d'un seul tenant dans Word. {NOTHING_WRITTEN}")
 
     def _error(self, err: Exception) -> RelanceError:
         near = " ".join(x.strip() for x in getattr(err, "docx_context", []) if x.strip())[:200]
