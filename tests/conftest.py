@@ -48,3 +48,17 @@ def run_json(*args, **kw):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The number of cases the property-based tests tried, from the `fuzz cases` property each
+    records (it travels from pytest-xdist's workers in the test reports)."""
+    tried = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if isinstance(key, str) and key.startswith("cas essayés : "):
+                    tried[key[len("cas essayés : "):]] = max(value, tried.get(key, 0))
+    if tried:
+        terminalreporter.write_line("[fuzz] " + ", ".join(
+            f"{name} : {n} cas" for name, n in sorted(tried.items())))

@@ -125,3 +125,32 @@ def test_an_output_folder_that_cannot_be_written_is_a_clear_message(book, tmp_pa
     assert proc.returncode == 1
     assert "Impossible de créer le dossier de sortie" in proc.stderr
     assert "Traceback" not in proc.stderr and book.read_bytes() == before
+
+
+@pytest.mark.parametrize("point", ["after-first-letter", "after-moves", "after-backup",
+                                   "before-workbook-swap"])
+def test_a_run_killed_at_each_step_is_resumed_without_any_duplicate(book, point):
+    """The process dies at a named step (as a kill would); the next run leaves the folder with
+    each document once — letters, e-mails, the print file, the register, the SMS list — and
+    the Journal with each document once."""
+    original = book.read_bytes()
+    folder = book.parent / "Relances" / SAMPLE_DATE.isoformat()
+    killed = run_cli("generate", book, "--as-of", SAMPLE_DATE.isoformat(),
+                     env={"RELANCE_FAULT": point})
+    assert killed.returncode == 137, killed.stderr
+    assert book.read_bytes() == original  # every step here is before the workbook's swap
+    again = run_cli("generate", book, "--as-of", SAMPLE_DATE.isoformat())
+    assert again.returncode == 0, again.stderr
+    names = sorted(p.name for p in folder.iterdir())
+    assert not [n for n in names if "(2)" in n], names
+    assert len([n for n in names if n.endswith(".docx") and "toutes les lettres" not in n]) == 10
+    assert len([n for n in names if n.endswith(".eml")]) == 9
+    assert len([n for n in names if "toutes les lettres" in n]) == 1
+    assert names.count("bordereau.xlsx") == 1 and names.count("sms.csv") == 1
+    assert not [n for n in names if n.startswith(".")], names  # no staging, no partial backup
+    assert not list(book.parent.glob(".~relance-*"))
+    assert recorded_count(book) == CLAIMED
+    journal = list(openpyxl.load_workbook(book)["Journal"].iter_rows(values_only=True))
+    new = [r for r in journal[1:] if r[1] is not None and r[1].date() == SAMPLE_DATE]
+    assert len(new) == 10 + 9 + 4  # one row per document, none twice
+    assert len({(r[3], r[6]) for r in new}) == len(new)

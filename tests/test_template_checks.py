@@ -36,15 +36,38 @@ def refused(tmp_path, template: Path, *needles, rows=None):
     return proc.stderr
 
 
-def test_a_tag_split_by_word_formatting_names_its_paragraph(tmp_path):
+def test_a_tag_cut_across_two_paragraphs_names_its_paragraph(tmp_path):
     doc = Document()
     doc.add_paragraph("Madame, Monsieur,")
-    p = doc.add_paragraph("Nous attendons le règlement de ")
-    p.add_run("{").bold = True  # Word put the two braces in two runs
-    p.add_run("{ total }} avant le {{ deadline }}.")
+    doc.add_paragraph("Nous attendons le règlement de {{ total")  # Enter typed inside the tag
+    doc.add_paragraph("}} avant le {{ deadline }}.")
     doc.save(tmp_path / "modele.docx")
     err = refused(tmp_path, tmp_path / "modele.docx", "paragraphe 2", "coupée", "retapez-la")
     assert "Nous attendons le règlement" in err
+
+
+def test_a_tag_whose_braces_word_formatted_differently_still_works(tmp_path):
+    """Word often puts the two braces in two runs (a bold one, a spell-check mark): docxtpl
+    puts them back together, so such a template must not be refused."""
+    doc = Document()
+    p = doc.add_paragraph("Reste dû : ")
+    p.add_run("{").bold = True
+    p.add_run("{ total }} au plus tard le {{ deadline }}.")
+    doc.save(tmp_path / "modele.docx")
+    check_template_file(tmp_path / "modele.docx")
+    from relance.documents.docx_letters import LetterRenderer
+    LetterRenderer(tmp_path / "modele.docx").render({"total": "12,00 €", "deadline": "9 décembre"},
+                                                   tmp_path / "out.docx")
+    assert "Reste dû : 12,00 € au plus tard le 9 décembre." in \
+        Document(tmp_path / "out.docx").paragraphs[0].text
+
+
+def test_a_whole_loop_inside_one_table_cell_is_allowed(tmp_path):
+    doc = Document()
+    table = doc.add_table(rows=1, cols=1)
+    table.cell(0, 0).text = "{% for f in invoices %}{{ f.number }} {% endfor %}"
+    doc.save(tmp_path / "modele.docx")
+    check_template_file(tmp_path / "modele.docx")
 
 
 def test_typographic_quotes_inside_a_tag(tmp_path):

@@ -58,6 +58,8 @@ class Batch:
     contexts: list = field(default_factory=list)  # the template context of each letter
     renderers: dict = field(default_factory=dict)  # language -> LetterRenderer
     owners: list = field(default_factory=list)  # letter_owner of each letter
+    run_owner: str = ""  # the workbook's mark on the run's shared files
+    recorded: set = field(default_factory=set)  # case-folded stems the journal records
     sms: list = field(default_factory=list)  # documents.sms.SmsRow
     shared: dict = field(default_factory=dict)  # combined, register, sms -> final Path
     unreached: list = field(default_factory=list)  # Anomaly: no e-mail, no mobile
@@ -86,7 +88,12 @@ def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_
             batch.renderers[lang] = LetterRenderer(template_for(lang, settings, workbook_dir))
             batch.renderers[lang].check(context)
     batch.owners = [letter_owner(ledger.source, lt) for lt in plan.letters]
-    stems = _stems(ledger, plan, batch.owners, workbook_dir, folder, as_of)
+    # the same workbook and the same invoices: the same run (done again after an interruption)
+    numbers = "|".join(sorted(n for lt in plan.letters for n in lt.numbers))
+    batch.run_owner = "relance:" + hashlib.sha1(f"{ledger.source}|{numbers}".encode("utf-8")
+                                                ).hexdigest()[:20]
+    batch.recorded = _recorded_stems(ledger.journal, workbook_dir, folder)
+    stems = _stems(batch.recorded, plan, batch.owners, folder, as_of)
     batch.outputs = [LetterOutput(letter, {"courrier": folder / f"{stem}.docx"}, stem)
                      for letter, stem in zip(plan.letters, stems)]
     _plan_channels(batch, settings, folder, as_of)
@@ -100,9 +107,7 @@ def letter_owner(source: str, letter: Letter) -> str:
     return f"relance:{digest}"  # a document property holds at most 255 characters
 
 
-def _stems(ledger, plan, owners, workbook_dir: Path, folder: Path, as_of: date) -> list:
-    recorded = _recorded_stems(ledger.journal, workbook_dir, folder)
-
+def _stems(recorded: set, plan, owners, folder: Path, as_of: date) -> list:
     def taken(stem: str, i: int) -> bool:
         """Recorded by this workbook's journal, or another's: a letter written for another
         workbook or client, or a draft or PDF of that name without our letter beside it."""
@@ -134,9 +139,10 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
     for out in batch.outputs:
         if channels.pdf and channels.courrier:
             out.files["pdf"] = folder / f"{out.stem}.pdf"
+    fresh = _SharedNames(folder, batch.run_owner, batch.recorded)
     if channels.courrier and batch.outputs:
-        batch.shared["combined"] = _fresh(folder, f"2e relance {day} - toutes les lettres", ".docx")
-        batch.shared["register"] = _fresh(folder, "bordereau", ".xlsx")
+        batch.shared["combined"] = fresh(f"2e relance {day} - toutes les lettres", ".docx")
+        batch.shared["register"] = fresh("bordereau", ".xlsx")
         if channels.pdf:
             batch.shared["combined_pdf"] = batch.shared["combined"].with_suffix(".pdf")
     if not channels.courrier:
@@ -160,8 +166,8 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
         rows, unreached = sms_rows(list(zip(batch.plan.letters, batch.contexts)))
         batch.sms, batch.unreached = rows, batch.unreached + unreached
         if rows:
-            batch.shared["sms"] = _fresh(folder, "sms", ".csv")
             reached = {(r.client_code, r.client) for r in rows}
+            batch.shared["sms"] = fresh("sms", ".csv", reached)
             for out in batch.outputs:
                 if (out.letter.client.code, out.letter.client.name) in reached:
                     out.files["sms"] = batch.shared["sms"]
@@ -181,13 +187,38 @@ def _drop_unreached(batch: Batch) -> None:
     batch.owners = [batch.owners[i] for i in keep]
 
 
-def _fresh(folder: Path, stem: str, suffix: str) -> Path:
-    """A name in the output folder that no earlier file has (a print file, a register, an
-    SMS list of an earlier run the same day stays as it was)."""
-    path, n = folder / f"{stem}{suffix}", 2
-    while path.exists():
-        path, n = folder / f"{stem} ({n}){suffix}", n + 1
-    return path
+class _SharedNames:
+    """Names for a run's shared files (print file, register, SMS list): an earlier run's file
+    stays as it was, but the unrecorded file of an interrupted run of this workbook is
+    replaced, so the next run leaves no second SMS list to send twice."""
+
+    def __init__(self, folder: Path, owner: str, recorded: set):
+        """`owner` marks this very run (its workbook and its invoices)."""
+        self.folder, self.owner, self.recorded = folder, owner, recorded
+
+    def __call__(self, stem: str, suffix: str, clients: set = frozenset()) -> Path:
+        """`clients`: for a CSV, which has no document properties, the rows it would hold."""
+        path, n = self.folder / f"{stem}{suffix}", 2
+        while path.exists() and not self._ours(path, clients):
+            path, n = self.folder / f"{stem} ({n}){suffix}", n + 1
+        return path
+
+    def _ours(self, path: Path, clients: set) -> bool:
+        if path.stem.casefold() in self.recorded:
+            return False
+        if path.suffix.lower() == ".csv":
+            return _csv_clients(path) == clients
+        return document_owner(path) == self.owner
+
+
+def _csv_clients(path: Path) -> set:
+    import csv
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return {(row.get("Code client", ""), row.get("Client", ""))
+                    for row in csv.DictReader(fh, delimiter=";")}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {("?", "?")}
 
 
 def _check_email_templates(batch: Batch) -> None:

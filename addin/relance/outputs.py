@@ -17,6 +17,7 @@ from .documents.fast_docx import combine_same_template
 from .documents.email_draft import build_email, write_eml
 from .documents.register import register_row, write_register
 from .documents.sms import write_sms_csv
+from . import faults
 from .journal import DRAFT, GENERATED, SENT
 from .locking import lock_key
 from .model import RelanceError, Settings
@@ -55,6 +56,7 @@ def write_documents(batch: Batch, settings: Settings, folder: Path, progress=Non
         moves = [(staging / p.name, p) for out in batch.outputs for p in out.files.values()]
         moves += [(staging / p.name, p) for p in batch.shared.values()]
         _move_all([m for m in dict((str(f), (t, f)) for t, f in moves).values() if m[0].exists()])
+        faults.point("after-moves")
         done = True
         return written
     except OSError as err:
@@ -86,15 +88,16 @@ def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> 
     written = Written(status=[{} for _ in batch.outputs])
     letters = render_letters(batch, staging, progress)
     shared = {k: staging / p.name for k, p in batch.shared.items()}
-    if "combined" in shared and not combine_same_template(letters, shared["combined"]):
-        combine_letters(letters, shared["combined"])  # letters of several templates
+    if "combined" in shared and not combine_same_template(letters, shared["combined"],
+                                                          batch.run_owner):
+        combine_letters(letters, shared["combined"], owner=batch.run_owner)  # several templates
     pdfs = {}
     if batch.channels.pdf:
         pdfs = _pdfs(batch, letters, shared, staging, written)
     if "register" in shared:
         rows = [register_row(out.letter, out.files["pdf"] if i in pdfs else out.files["courrier"])
                 for i, out in enumerate(batch.outputs)]
-        write_register(rows, shared["register"], as_of=batch.plan.as_of)
+        write_register(rows, shared["register"], as_of=batch.plan.as_of, owner=batch.run_owner)
     for i, (out, context) in enumerate(zip(batch.outputs, batch.contexts)):
         for channel in ("courrier", "pdf", "sms"):
             if channel in out.files:
@@ -133,6 +136,8 @@ def render_letters(batch: Batch, staging: Path, progress=None) -> list:
     else:
         for i, (lang, context, dest, owner) in enumerate(jobs, start=1):
             batch.renderers[lang].render(context, dest, owner)
+            if i == 1:
+                faults.point("after-first-letter")
             if progress:
                 progress(i, len(jobs), names[i - 1])
     return [dest for _, _, dest, _ in jobs]

@@ -11,6 +11,7 @@ under the same names; after 5, the run is recorded and will not be repeated.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -261,5 +262,6 @@ def backup_path(folder: Path, workbook: Path, now: datetime) -> Path:
 def _remove_stale_temp_files(workbook: Path) -> None:
     """Temporary files a killed run left beside the workbook (we hold the run lock). The name
     is the workbook's, then mkstemp's 8 random characters: another workbook's never matches."""
-    for temp in workbook.parent.glob(f".~relance-{workbook.stem}-{'?' * 8}{workbook.suffix}"):
+    pattern = f".~relance-{glob.escape(workbook.stem)}-{'?' * 8}{glob.escape(workbook.suffix)}"
+    for temp in workbook.parent.glob(pattern):
         temp.unlink(missing_ok=True)

@@ -34,7 +34,7 @@ _REF_TAGS = (qn("w:headerReference"), qn("w:footerReference"))
 _R_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
-def combine_letters(paths: list[Path], dest: Path, *, progress=None) -> None:
+def combine_letters(paths: list[Path], dest: Path, *, progress=None, owner: str = "") -> None:
     """Write `dest`: the letters at `paths`, in that order, each starting on a new page.
 
     Written to a temporary file beside `dest`, then renamed: `dest` is either the previous
@@ -79,6 +79,8 @@ def combine_letters(paths: list[Path], dest: Path, *, progress=None) -> None:
         gc.collect()
         if progress:
             progress(done, len(paths))
+    if owner:
+        master.core_properties.identifier = owner
     save_atomically(dest, master.save, "le fichier à imprimer")
 
 

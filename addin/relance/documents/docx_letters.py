@@ -74,11 +74,8 @@ class LetterRenderer:
         try:
             tpl = DocxTemplate(str(self.template))
             unknown = tpl.get_undeclared_template_variables(self.env, context)
-        except TEMPLATE_FAILURES as err:
+        except TEMPLATE_FAILURES as err:  # (check_template_file made sure it is a .docx)
             raise self._error(err) from None
-        except Exception as err:  # not a Word document at all
-            raise RelanceError(f"Le modèle « {self.template.name} » n'est pas un document Word "
-                               f"lisible ({err}).") from None
         if unknown:
             raise unknown_variables(self.template.name, unknown)
         self._checked = True
@@ -91,9 +88,10 @@ class LetterRenderer:
         fast = self.fast()
         if fast:
             try:
-                parts = fast.write(context, dest, owner)
+                parts = fast.render(context, owner)
             except TEMPLATE_FAILURES as err:
                 raise self._error(err) from None
+            fast.zip.write(dest, parts)  # a full disk is a disk error, not the template's
         else:
             self._render_plain(context, dest, owner)
             parts = _rendered_parts(dest)

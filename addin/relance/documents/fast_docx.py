@@ -119,13 +119,18 @@ class FastTemplate:
 
     def write(self, context: dict, dest: Path, owner: str = "") -> dict:
         """Write the letter; returns the parts rendered (name -> XML bytes)."""
+        replaced = self.render(context, owner)
+        self.zip.write(dest, replaced)
+        return replaced
+
+    def render(self, context: dict, owner: str = "") -> dict:
+        """The parts of one letter that differ from the template (name -> bytes)."""
         replaced = {"word/document.xml": self.document_xml(context)}
         for name, (template, encoding) in self.parts.items():
             xml = self._finish(template.render(context)).encode(encoding)
             replaced[name] = _serialised(etree.fromstring(xml))  # as python-docx saves a part
         if owner and self.core is not None:
             replaced["docProps/core.xml"] = _with_identifier(self.core, owner)
-        self.zip.write(dest, replaced)
         return replaced
 
 
@@ -152,7 +157,7 @@ def _with_identifier(core: bytes, owner: str) -> bytes:
 _KEEP = ("word/document.xml", "docProps/core.xml")
 
 
-def combine_same_template(paths: list, dest: Path) -> bool:
+def combine_same_template(paths: list, dest: Path, owner: str = "") -> bool:
     """The print file of letters made from one template (all their other parts identical):
     their bodies one after the other, each letter closing its own section (a new page, its
     footer, page numbers from 1), streamed so that one letter at a time is in memory.
@@ -169,6 +174,9 @@ def combine_same_template(paths: list, dest: Path) -> bool:
             return False
     with zipfile.ZipFile(paths[0]) as first, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
         for info in first.infolist():
+            if info.filename == "docProps/core.xml" and owner:
+                out.writestr(info, _with_identifier(first.read(info.filename), owner))
+                continue
             if info.filename != "word/document.xml":
                 out.writestr(info, first.read(info.filename))
                 continue

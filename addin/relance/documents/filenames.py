@@ -48,5 +48,5 @@ def document_owner(path) -> str:
             core = zf.read("docProps/core.xml").decode("utf-8", "replace")
     except (OSError, KeyError, zipfile.BadZipFile):
         return ""
-    m = re.search(r"<dc:identifier>(.*?)</dc:identifier>", core, re.S)
+    m = re.search(r"<dc:identifier(?: [^>]*)?>(.*?)</dc:identifier>", core, re.S)
     return m.group(1) if m else ""

@@ -54,10 +54,14 @@ def register_row(letter, file: Union[Path, str]) -> RegisterRow:
                        file=Path(file).name)
 
 
-def write_register(rows: Iterable[RegisterRow], path: Path, *, as_of: Optional[date] = None) -> None:
-    """Write the register to `path` (.xlsx), replacing it whole (temporary file, then rename)."""
+def write_register(rows: Iterable[RegisterRow], path: Path, *, as_of: Optional[date] = None,
+                   owner: str = "") -> None:
+    """Write the register to `path` (.xlsx), replacing it whole (temporary file, then rename).
+    `owner` (the run's workbook) goes in its document properties."""
     rows = list(rows)
     wb = Workbook()
+    if owner:
+        wb.properties.identifier = owner
     ws = wb.active
     ws.title = "Bordereau"
     last_col = get_column_letter(len(COLUMNS))

@@ -11,12 +11,13 @@ import re
 import zipfile
 from pathlib import Path
 
+from docxtpl import DocxTemplate
 from lxml import etree
 
 from ..model import RelanceError
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_PARTS = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
+_PARTS = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
 _TYPOGRAPHIC = "“”‘’«»„‚"
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 
@@ -73,13 +74,15 @@ def _check_paragraph(name: str, where: str, n: int, text: str, in_cell: bool, ra
             fail(f"la balise {_quote(tag)} contient des guillemets typographiques",
                  "Retapez-les en guillemets droits (' ou \"), par exemple après avoir désactivé "
                  "la correction automatique des guillemets dans Word.")
-        if in_cell and re.match(r"\{%-?\s*(for|endfor)\b", tag):
-            fail("une boucle dans un tableau doit répéter la ligne entière",
-                 "Écrivez {%tr for f in invoices %} seul dans une ligne du tableau et "
-                 "{%tr endfor %} seul dans une autre ligne.")
-    # `{{` seen in the text but not in the XML: Word split it (formatting, spell check)
+    loops = [t for t in _TAG.findall(text) if re.match(r"\{%-?\s*(for|endfor)\b", t)]
+    if in_cell and sum(1 if "endfor" not in t else -1 for t in loops) != 0:
+        fail("une boucle commencée dans une case de tableau doit répéter la ligne entière",
+             "Écrivez {%tr for f in invoices %} seul dans une ligne du tableau et "
+             "{%tr endfor %} seul dans une autre ligne (ou toute la boucle dans la même case).")
+    # a tag seen in the text that docxtpl's own repair (patch_xml) cannot put back together
     visible = re.findall(r"\{\{|\{%|%\}|\}\}", text)
-    in_xml = re.findall(r"\{\{|\{%|%\}|\}\}", re.sub(r"<[^>]+>", "\u0000", raw))
+    patched = DocxTemplate.patch_xml(None, raw)
+    in_xml = re.findall(r"\{\{|\{%|%\}|\}\}", re.sub(r"<[^>]+>", "\u0000", patched))
     if len(visible) != len(in_xml) or _unbalanced(text):
         fail("une balise est coupée ou incomplète (Word l'a sans doute découpée en appliquant "
              "une mise en forme ou une correction)",

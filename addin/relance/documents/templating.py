@@ -44,6 +44,8 @@ def undefined_name(source: str, message: str) -> str:
 def template_error(name: str, err: Exception, source: str = "", near: str = "") -> RelanceError:
     """A Jinja failure (or the TypeError of `{% include %}`, which has no loader here) in words
     a user can act on."""
+    if isinstance(err, RelanceError):
+        return err
     if isinstance(err, UndefinedError):
         return unknown_variables(name, [undefined_name(source, str(err))])
     if isinstance(err, TemplateSyntaxError):
@@ -57,9 +59,15 @@ def template_error(name: str, err: Exception, source: str = "", near: str = "") 
         return RelanceError(
             f"Le modèle « {name} » contient une balise interdite{what} : un modèle ne peut "
             f"utiliser que les variables de la lettre (templates/VARIABLES.md). {NOTHING_WRITTEN}")
+    if not isinstance(err, TemplateError):
+        return RelanceError(
+            f"Le modèle « {name} » provoque une erreur en se remplissant ({type(err).__name__} : "
+            f"{str(err).rstrip('.')}) : vérifiez ses calculs et ses balises. {NOTHING_WRITTEN}")
     return RelanceError(
         f"Le modèle « {name} » ne peut pas être rempli ({str(err).rstrip('.')}) : un modèle ne "
         f"peut utiliser que les variables de la lettre. {NOTHING_WRITTEN}")
 
 
-TEMPLATE_FAILURES = (TemplateError, TypeError)
+# Anything raised while Jinja fills a user's template comes from the template ({{ 1 // 0 }},
+# a sandbox limit, {% include %} without a loader): the user's to fix, never an internal error.
+TEMPLATE_FAILURES = (Exception,)

@@ -140,15 +140,22 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
 def read_csv_rows(path: Path) -> list:
     """Rows of a CSV as French accounting software writes them: `;` or `,`, UTF-8 or Windows-1252."""
     raw = path.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise RelanceError(f"{path.name} n'est pas un fichier CSV texte lisible.")
+    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RelanceError(f"{path.name} n'est pas un fichier CSV texte lisible (enregistrez-le "
+                           f"depuis Excel en « CSV UTF-8 » ou « CSV (séparateur : point-virgule) »).")
     text = decode_text(raw)
     delimiter = _delimiter(text.splitlines()[:50])
     return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
 
 
 def decode_text(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 as French Excel saves CSV files."""
+    """UTF-16 with its byte order mark (Excel's « Texte Unicode »), UTF-8 (with or without
+    BOM), else Windows-1252 as French Excel saves CSV files."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Optional
 
+from .. import faults
 from ..journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET
 from ..model import RelanceError
 from ..reading.grid import Grid
@@ -39,10 +40,21 @@ class PreparedWorkbook:
     column_added: Optional[str] = None
 
     def commit(self, backup: Path) -> None:
-        """Back the original up, then replace it in one atomic rename."""
+        """Back the original up (a copy under a temporary name, renamed once complete: a full
+        disk never leaves half a backup), then replace the workbook in one atomic rename."""
         backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(self.path, backup)
+        partial = backup.with_name(f".~{backup.name}")
+        try:
+            shutil.copy2(self.path, partial)
+            os.replace(partial, backup)
+        except OSError:
+            partial.unlink(missing_ok=True)
+            raise
+        faults.point("after-backup")
         shutil.copymode(self.path, self.temp)
+        with open(self.temp, "rb+") as fh:  # on disk before it takes the workbook's name
+            os.fsync(fh.fileno())
+        faults.point("before-workbook-swap")
         os.replace(self.temp, self.path)
 
     def discard(self) -> None:
