@@ -240,6 +240,8 @@ def expected_stage(m, d2: int = 15, d3: int = 15) -> str | None:
     if first is None:
         return "overdue"
     response = m["response"]
+    if response is INVALID:  # a text that is no date is a response without a date (a note)
+        response = "texte"
     if response == "texte" or (isinstance(response, date) and response is not INVALID
                                and first <= response <= AS_OF):
         return "responded"
