@@ -46,6 +46,18 @@ def run(*argv) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def same_with_both_readers(*argv) -> bool:
+    results = []
+    for reader in ("calamine", "openpyxl"):
+        os.environ["RELANCE_READER"] = reader
+        try:
+            results.append(run(*argv))
+        finally:
+            os.environ.pop("RELANCE_READER", None)
+    assert results[0] == results[1], results
+    return True
+
+
 def assert_clean(code: int, err: str) -> None:
     assert code in (0, 1), err
     assert "Traceback" not in err and "Erreur interne" not in err, err
@@ -117,6 +129,8 @@ def test_any_cell_values_give_a_result_or_a_clear_message_and_write_nothing(rows
             assert_clean(code, err)
             if code == 0:
                 json.loads(out)
+        # the fast reader (calamine) and openpyxl give the same answer, message or result
+        assert same_with_both_readers("scan", book, "--as-of", AS_OF.isoformat(), "--json")
         assert listing(folder) == before
 
 

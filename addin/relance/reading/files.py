@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections import Counter
 import zipfile
 from dataclasses import dataclass
@@ -81,10 +82,39 @@ def _is_encrypted(path: Path) -> bool:
 
 
 def _load_xlsx(path: Path) -> WorkbookData:
+    check_spreadsheet(path)
+    if os.environ.get("RELANCE_READER", "calamine") == "calamine":
+        try:
+            return _load_with_calamine(path)
+        except ImportError:  # python-calamine has no wheel for this machine: openpyxl reads
+            pass
+    return _load_with_openpyxl(path)
+
+
+def _load_with_calamine(path: Path) -> WorkbookData:
+    from .fast_xlsx import CalamineBook
+    try:
+        book = CalamineBook(path)
+    except ImportError:
+        raise
+    except Exception as err:  # calamine's own errors: a damaged or unusual file
+        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
+    try:
+        grid = choose_receivables(book.sheetnames, book.grid)
+        settings_name = find_sheet(book.sheetnames, SETTINGS_SHEET)
+        journal_name = find_sheet(book.sheetnames, JOURNAL_SHEET)
+        settings = book.grid(settings_name, False) if settings_name else None
+        journal = book.grid(journal_name, False) if journal_name else None
+    finally:
+        book.close()
+    ledger, receivables = assemble(grid, settings, journal, path.name)
+    return WorkbookData(ledger, receivables, grid, path, False, journal)
+
+
+def _load_with_openpyxl(path: Path) -> WorkbookData:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    check_spreadsheet(path)
     try:
         wb = openpyxl.load_workbook(path, data_only=True, keep_links=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as err:

@@ -35,8 +35,12 @@ class Grid:
         return row[j] if j < len(row) else None
 
     def number_format(self, i: int, j: int) -> str:
+        """`formats` is a list of rows (openpyxl), or {(i, j): format} for the few cells whose
+        format matters (calamine)."""
         if not self.formats:
             return "General"
+        if isinstance(self.formats, dict):
+            return self.formats.get((i, j)) or "General"
         row = self.formats[i]
         return (row[j] if j < len(row) else None) or "General"
 

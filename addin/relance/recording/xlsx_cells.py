@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from xml.sax.saxutils import escape
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Optional
@@ -237,71 +238,111 @@ class Cell:
     style: Optional[int] = None
 
 
+_ROW = re.compile(r"<row\b[^>]*?(?:/>|>.*?</row>)", re.S)
+_ROW_NUMBER = re.compile(r"""\br=["'](\d+)["']""")
+_CELL_WITHOUT_REF = re.compile(r"<c(?=[\s/>])(?![^>]*\br=)[^>]*>")
+_DECLARATION = re.compile(r"""\sxmlns(?::[\w.-]+)?=("[^"]*"|'[^']*')""")
+
+
 class Sheet:
-    """A worksheet part, with the few edits a run makes: set cells, find rows, extend tables."""
+    """A worksheet part, edited without building its whole tree: the rows the run touches are
+    parsed (a row at a time), every other row is copied as it was, so a sheet of 100,000
+    rows costs its text, not a tree of millions of nodes."""
 
     def __init__(self, package: Package, part: str, epoch: date):
         self.package, self.part, self.epoch = package, part, epoch
-        self.root = package.xml(part)
-        self.data = self.root.find(q("sheetData"))
-        if self.root.tag != q("worksheet") or self.data is None:
+        text = package.read(part).decode("utf-8")
+        start = re.search(r"<(?:\w+:)?worksheet\b[^>]*>", text)
+        data = re.search(r"<sheetData\s*/>|<sheetData\b[^>]*>", text)
+        if start is None or data is None or ":worksheet" in start.group(0)[:12]:
             raise UnsupportedWorkbook(f"la feuille {part} n'est pas au format Excel habituel "
                                       f"(format « Strict Open XML » ?)")
-        rows = self.data.findall(q("row"))
-        if any(r.get("r") is None or any(c.get("r") is None for c in r.findall(q("c")))
-               for r in rows):
+        if data.group(0).endswith("/>"):
+            self.head, region = text[:data.start()] + "<sheetData>", ""
+            self.tail = "</sheetData>" + text[data.end():]
+        else:
+            end = text.index("</sheetData>", data.end())
+            self.head, region, self.tail = text[:data.end()], text[data.end():end], text[end:]
+        if _CELL_WITHOUT_REF.search(region):
             raise UnsupportedWorkbook(f"la feuille {part} a des cellules sans adresse")
-        self.rows = {int(r.get("r")): r for r in rows}
+        self.region = region
+        self.spans = {}  # row number -> (start, end) of its text in the region
+        for match in _ROW.finditer(region):
+            number = _ROW_NUMBER.search(match.group(0)[:match.group(0).index(">") + 1])
+            if number is None:
+                raise UnsupportedWorkbook(f"la feuille {part} a des lignes sans numéro")
+            self.spans[int(number.group(1))] = match.span()
+        # the worksheet's namespace declarations, for parsing a row on its own
+        self._wrapper = "<w" + "".join(m.group(0) for m in _DECLARATION.finditer(start.group(0))) + ">"
+        self.rewritten = {}  # row number -> text of a row the run edited
+        self.appended = {}  # row number -> text of a new row below the others
+        self.widths = {}  # column -> width to give it when it has none
 
-    # reading
-    def cell(self, row: int, col: int):
-        r = self.rows.get(row)
-        if r is None:
-            return None
+    # reading (from the text: no tree for a mere look)
+    def _row_text(self, row: int) -> str:
+        if row in self.rewritten:
+            return self.rewritten[row]
+        if row in self.spans:
+            begin, end = self.spans[row]
+            return self.region[begin:end]
+        return ""
+
+    def _cell(self, row: int, col: int):
+        """(start tag, content or None) of a cell, or None when the row has no such cell."""
         ref = f"{get_column_letter(col)}{row}"
-        return next((c for c in r.findall(q("c")) if c.get("r") == ref), None)
+        m = re.search(r"""(<c\b[^>]*\br=["']""" + ref + r"""["'][^>]*?)(/>|>(.*?)</c>)""",
+                      self._row_text(row), re.S)
+        return None if m is None else (m.group(1), m.group(3))
 
     def style_of(self, row: int, col: int) -> Optional[int]:
-        c = self.cell(row, col)
-        return int(c.get("s")) if c is not None and c.get("s") is not None else None
+        cell = self._cell(row, col)
+        m = cell and re.search(r"""\bs=["'](\d+)["']""", cell[0])
+        return int(m.group(1)) if m else None
 
     def has_formula(self, row: int, col: int) -> bool:
-        c = self.cell(row, col)
-        return c is not None and c.find(q("f")) is not None
+        cell = self._cell(row, col)
+        return bool(cell and cell[1] and re.search(r"<f\b", cell[1]))
 
     def is_empty(self, row: int, col: int) -> bool:
-        c = self.cell(row, col)
-        return c is None or (c.find(q("v")) is None and c.find(q("is")) is None
-                             and c.find(q("f")) is None)
+        cell = self._cell(row, col)
+        return cell is None or not re.search(r"<(v|is|f)\b", cell[1] or "")
 
-    def last_row(self) -> int:
-        """The last row holding a value (rows with formats only do not count)."""
-        filled = [n for n, r in self.rows.items()
-                  if any(c.find(q("v")) is not None or c.find(q("is")) is not None
-                         or c.find(q("f")) is not None for c in r.findall(q("c")))]
-        return max(filled, default=0)
+    def append(self, row: int, cells: dict) -> None:
+        """A new row below every row of the sheet, written as text at once (a Journal of
+        thousands of rows builds no tree): `cells` maps column -> Cell."""
+        self.appended[row] = (f'<row r="{row}">'
+                              + "".join(self._cell_text(row, col, cell)
+                                        for col, cell in sorted(cells.items()))
+                              + "</row>")
 
-    def last_column(self) -> int:
-        cols = [column_index_from_string(_CELL_REF.match(c.get("r")).group(1))
-                for r in self.rows.values() for c in r.findall(q("c")) if c.get("r")]
-        return max(cols, default=0)
+    def _cell_text(self, row: int, col: int, cell: Cell) -> str:
+        ref = f"{get_column_letter(col)}{row}"
+        style = f' s="{cell.style}"' if cell.style is not None else ""
+        value = cell.value
+        if value is None or value == "":
+            return f'<c r="{ref}"{style}/>'
+        if isinstance(value, (date, datetime)):
+            return f'<c r="{ref}"{style}><v>{_number(excel_serial(value, self.epoch))}</v></c>'
+        if isinstance(value, bool):
+            return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
+        if isinstance(value, (int, float)):
+            return f'<c r="{ref}"{style}><v>{_number(value)}</v></c>'
+        text = _xml_safe(str(value))
+        space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
-    def text(self, row: int, col: int, shared: list) -> str:
-        c = self.cell(row, col)
-        if c is None:
-            return ""
-        if c.get("t") == "inlineStr":
-            return "".join(c.find(q("is")).itertext())
-        v = c.find(q("v"))
-        if v is None or v.text is None:
-            return ""
-        if c.get("t") == "s":
-            return shared[int(v.text)]
-        return v.text
 
     # writing
     def set(self, row: int, col: int, cell: Cell) -> None:
-        c = self._cell_element(row, col)
+        """Write a cell: its row is parsed, edited, and kept as text again."""
+        text = self._row_text(row)
+        r = etree.fromstring(self._wrapper + text + "</w>", _PARSER)[0] if text else \
+            etree.Element(q("row"), nsmap={None: NS}, r=str(row))
+        self._set_in(r, row, col, cell)
+        self.rewritten[row] = self._text(r)
+
+    def _set_in(self, r, row: int, col: int, cell: Cell) -> None:
+        c = self._cell_element(r, row, col)
         for child in list(c):
             c.remove(child)
         for attr in ("t", "cm", "vm"):
@@ -325,69 +366,93 @@ class Sheet:
             if t.text != t.text.strip() or "\n" in t.text:
                 t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
 
-    def _cell_element(self, row: int, col: int):
-        r = self.rows.get(row)
-        if r is None:
-            r = etree.Element(q("row"), r=str(row))
-            following = [n for n in self.rows if n > row]
-            if following:
-                self.rows[min(following)].addprevious(r)
-            else:
-                self.data.append(r)
-            self.rows[row] = r
+    def _cell_element(self, r, row: int, col: int):
         ref = f"{get_column_letter(col)}{row}"
         cells = r.findall(q("c"))
         for c in cells:
             if c.get("r") == ref:
                 return c
-        new = etree.Element(q("c"), r=ref)
+        new = etree.SubElement(r, q("c"), r=ref)
         after = [c for c in cells if c.get("r") and
                  column_index_from_string(_CELL_REF.match(c.get("r")).group(1)) > col]
         if after:
             after[0].addprevious(new)
-        else:
-            r.append(new)
         if r.get("spans"):
             lo, hi = (int(x) for x in r.get("spans").split(":"))
             r.set("spans", f"{min(lo, col)}:{max(hi, col)}")
         return new
 
     def ensure_width(self, col: int, width: float) -> None:
-        cols = self.root.find(q("cols"))
-        if cols is None:
-            cols = etree.Element(q("cols"))
-            self.data.addprevious(cols)
-        for c in cols.findall(q("col")):
-            if int(c.get("min")) <= col <= int(c.get("max")):
-                return
-        new = etree.Element(q("col"), min=str(col), max=str(col), width=str(width), customWidth="1")
-        later = [c for c in cols.findall(q("col")) if int(c.get("min")) > col]
-        if later:
-            later[0].addprevious(new)
-        else:
-            cols.append(new)
-
-    def update_dimension(self) -> None:
-        dim = self.root.find(q("dimension"))
-        if dim is None:
-            return
-        rows, cols = [n for n in self.rows], self.last_column()
-        if rows and cols:
-            dim.set("ref", f"A1:{get_column_letter(cols)}{max(rows)}")
+        self.widths[col] = width
 
     def tables(self) -> list:
         """(part name, root) of the Excel tables on this sheet."""
         rels = self.package.rels(self.part)
         out = []
-        for part in self.root.iter(q("tablePart")):
-            name = rels.get(part.get(f"{{{REL_NS}}}id"))
+        for rid in re.findall(r"<tablePart\b[^>]*?\bid=[\"']([^\"']+)[\"']", self.tail):
+            name = rels.get(rid)
             if name and self.package.has(name):
                 out.append((name, self.package.xml(name)))
         return out
 
     def save(self) -> None:
-        self.update_dimension()
-        self.package.put(self.part, self.root)
+        numbers = sorted(set(self.spans) | set(self.rewritten) | set(self.appended))
+        parts = []
+        for n in numbers:
+            if n in self.rewritten:
+                parts.append(self.rewritten[n])
+            elif n in self.appended:
+                parts.append(self.appended[n])
+            else:
+                begin, end = self.spans[n]
+                parts.append(self.region[begin:end])
+        head = self._with_widths(self._with_dimension(self.head, numbers))
+        text = head + "".join(parts) + self.tail
+        self.package.put(self.part, text.encode("utf-8"))
+
+    def _text(self, element) -> str:
+        """A row as text, without the namespace declarations the worksheet already makes."""
+        text = etree.tostring(element, encoding="unicode")
+        end = text.index(">")
+        return _DECLARATION.sub("", text[:end]) + text[end:]
+
+    def _with_dimension(self, head: str, numbers: list) -> str:
+        m = re.search(r"""<dimension\b[^>]*\bref=["']([^"']+)["']""", head)
+        if m is None or not numbers:
+            return head
+        bounds = m.group(1).replace("$", "").split(":")
+        first = _CELL_REF.match(bounds[0])
+        last = _CELL_REF.match(bounds[-1])
+        if not (first and last):
+            return head
+        cols = [column_index_from_string(last.group(1))] + [
+            column_index_from_string(ref)
+            for text in (*self.rewritten.values(), *self.appended.values())
+            for ref in re.findall(r"""<c\b[^>]*?\br=["']([A-Z]+)\d+["']""", text)]
+        ref = f"{first.group(0)}:{get_column_letter(max(cols))}{max(max(numbers), int(last.group(2)))}"
+        return head[:m.start(1)] + ref + head[m.end(1):]
+
+    def _with_widths(self, head: str) -> str:
+        if not self.widths:
+            return head
+        m = re.search(r"<cols\b[^>]*>.*?</cols>", head, re.S)
+        cols = etree.fromstring(self._wrapper + (m.group(0) if m else "<cols/>") + "</w>",
+                                _PARSER)[0]
+        for col, width in sorted(self.widths.items()):
+            if any(int(c.get("min")) <= col <= int(c.get("max")) for c in cols.findall(q("col"))):
+                continue
+            new = etree.Element(q("col"), min=str(col), max=str(col), width=str(width),
+                                customWidth="1")
+            later = [c for c in cols.findall(q("col")) if int(c.get("min")) > col]
+            if later:
+                later[0].addprevious(new)
+            else:
+                cols.append(new)
+        text = self._text(cols)
+        if m:
+            return head[:m.start()] + text + head[m.end():]
+        at = head.rindex("<sheetData")
+        return head[:at] + text + head[at:]
 
 
 def _number(value) -> str:

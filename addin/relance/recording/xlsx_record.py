@@ -89,9 +89,10 @@ def _prepare(package: Package, path: Path, grid: Grid, receivables: Receivables,
     columns = {f: grid.first_col + j for f, j in receivables.columns.items()}
     table = _table(sheet, grid.table)
     last_table_row = table.bounds[3] if table is not None else 0
+    right = grid.first_col + block_width(grid)  # the column right of the block
+    last = max(grid.first_row + len(grid.rows), last_table_row + 1)
     plan = date_column(grid, receivables, dates, next_column_empty=all(
-        sheet.is_empty(r, grid.first_col + block_width(grid))
-        for r in range(grid.first_row, max(grid.first_row + len(grid.rows), last_table_row + 1))))
+        sheet.is_empty(r, right) for r in range(grid.first_row, last)))
     journal_plan = journal_write(journal, journal_entries) if journal_entries else None
 
     if plan.add_header:
@@ -162,8 +163,8 @@ def _append_journal(package: Package, styles: Styles, parts: dict, plan: Journal
     style = {h: styles.style_for(code) for h, code in formats.items()}
     row = plan.first_row
     for values in plan.rows:
-        for header, value in zip(JOURNAL_HEADERS, values):
-            sheet.set(row, plan.columns[header], Cell(value, style.get(header)))
+        sheet.append(row, {plan.columns[header]: Cell(value, style.get(header))
+                           for header, value in zip(JOURNAL_HEADERS, values)})
         row += 1
     for part, root in sheet.tables():
         table = TableEdit(part, root)
