@@ -157,7 +157,7 @@ def _scan(args, as_of: date) -> int:
     plan = scan(args.workbook, as_of)
     _report_anomalies(args, plan.anomalies)
     if args.json:
-        json.dump([{
+        sys.stdout.write(json.dumps([{
             "invoice": ln.invoice.number,
             "client": ln.invoice.client.name,
             "client_code": ln.invoice.client.code,
@@ -167,7 +167,7 @@ def _scan(args, as_of: date) -> int:
             "due_date": ln.invoice.due_date.isoformat() if ln.invoice.due_date else None,
             "days_late": ln.days_late,
             "row": ln.invoice.row,
-        } for ln in plan.lines], sys.stdout, ensure_ascii=False, indent=1)
+        } for ln in plan.lines], ensure_ascii=False))  # one line: C-fast on 100,000 rows
         sys.stdout.write("\n")
     else:
         rows = [(ln.invoice.number, ln.invoice.client.name, short_date(ln.invoice.due_date),

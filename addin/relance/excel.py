@@ -307,7 +307,7 @@ def _stages_after(ledger, batch) -> list:
     """Every invoice's line once this run is recorded (its invoices now have their second
     reminder), for the `Étape` column."""
     plan, dates = batch.plan, batch.second_reminder_dates()
-    invoices = tuple(replace(inv, second_reminder=dates[inv.row]) if inv.row in dates else inv
+    invoices = tuple(inv._replace(second_reminder=dates[inv.row]) if inv.row in dates else inv
                      for inv in ledger.invoices)
     lines, _ = classify(replace(ledger, invoices=invoices), plan.as_of)
     return lines

@@ -115,8 +115,11 @@ def reminded_on(recorded: dict, number: str, client) -> list:
     The same client: same code, or same name (so a name corrected while the code stayed, or
     a code added later, still matches); another company's invoice that happens to bear the
     same number, in a journal shared by several files, does not."""
+    entries = recorded.get(number)
+    if not entries:
+        return []
     code, name = client.code.strip(), fold(client.name)
-    return [day for entry_code, entry_name, day in recorded.get(number, ())
+    return [day for entry_code, entry_name, day in entries
             if (code and entry_code == code) or (name and entry_name == name)]
 
 

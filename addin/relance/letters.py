@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, fields, replace
+from typing import NamedTuple
 from datetime import date
 from decimal import Decimal
 from typing import Optional
@@ -21,8 +22,7 @@ from .values import fold
 OTHER_OVERDUE = (Stage.OVERDUE, Stage.FIRST_SENT)
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One invoice at its stage on the run's date (OCA's "credit control line")."""
 
     invoice: Invoice
@@ -81,17 +81,18 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
     """Every invoice's line on the as-of date; rows whose stage cannot be decided are reported."""
     recorded = recorded_second_reminders(ledger.journal)
     lines, anomalies = [], []
+    settings = ledger.settings
     for inv in ledger.invoices:
+        balance = balance_on(inv, as_of)
         try:
-            stage = invoice_stage(inv, as_of, ledger.settings,
-                                  reminded_on(recorded, inv.number, inv.client))
+            stage = invoice_stage(inv, as_of, settings,
+                                  reminded_on(recorded, inv.number, inv.client), balance)
         except ValueError as err:
             anomalies.append(Anomaly(f"facture {inv.number} : {err}, ignorée",
                                      ledger.where(inv.row)))
             continue
-        balance = balance_on(inv, as_of)
-        late = days_late(inv.due_date, as_of) if inv.due_date and balance > 0 else 0
-        lines.append(Line(inv, stage, balance, paid_on(inv, as_of), late))
+        late = (as_of - inv.due_date).days if inv.due_date and balance > 0 else 0
+        lines.append(Line(inv, stage, balance, paid_on(inv, as_of, balance), max(0, late)))
     return lines, anomalies
 
 

@@ -52,7 +52,14 @@ def stage_of(
     formal_notice_delay: int = 15,
 ) -> Stage:
     """The stage table of SPEC.md. Raises ValueError when the due date is needed and missing."""
-    balance = to_cents(Decimal(balance))
+    balance = to_cents(Decimal(balance))  # a formula may pass 0.004: that is paid
+    return _stage(as_of, balance, due_date, first_reminder, response, second_reminder,
+                  formal_notice, disputed, insolvency, second_delay, formal_notice_delay)
+
+
+def _stage(as_of, balance, due_date, first_reminder, response, second_reminder, formal_notice,
+           disputed, insolvency, second_delay, formal_notice_delay) -> Stage:
+    """The table itself, the balance already to the cent."""
     if balance < 0:
         return Stage.CREDIT_NOTE
     if balance == 0:
@@ -107,37 +114,31 @@ def balance_on(invoice: Invoice, as_of: date) -> Optional[Decimal]:
     return to_cents(amount - (paid or 0))
 
 
-def paid_on(invoice: Invoice, as_of: date) -> Decimal:
-    balance = balance_on(invoice, as_of)
+def paid_on(invoice: Invoice, as_of: date, balance: Optional[Decimal] = None) -> Decimal:
+    balance = balance_on(invoice, as_of) if balance is None else balance
     if invoice.amount is None or balance is None:
         return invoice.paid or Decimal("0.00")
-    return to_cents(invoice.amount - balance)
+    return invoice.amount - balance  # both to the cent
 
 
 def last_second_reminder(invoice: Invoice, recorded: Iterable[date], as_of: date) -> Optional[date]:
     """The second reminder as of that day: the cell's date or a Journal record, the latest seen."""
+    if not recorded:  # the usual case, quickly
+        second = invoice.second_reminder
+        return second if second is not None and second <= as_of else None
     dates = [d for d in (invoice.second_reminder, *recorded) if d is not None and d <= as_of]
     return max(dates) if dates else None
 
 
 def invoice_stage(invoice: Invoice, as_of: date, settings: Settings,
-                  recorded_second: Iterable[date] = ()) -> Stage:
-    balance = balance_on(invoice, as_of)
+                  recorded_second: Iterable[date] = (), balance: Optional[Decimal] = None) -> Stage:
+    balance = balance_on(invoice, as_of) if balance is None else balance
     if balance is None:
         raise ValueError("montant manquant")
-    return stage_of(
-        as_of=as_of,
-        balance=balance,
-        due_date=invoice.due_date,
-        first_reminder=invoice.first_reminder,
-        response=invoice.response,
-        second_reminder=last_second_reminder(invoice, recorded_second, as_of),
-        formal_notice=invoice.formal_notice,
-        disputed=invoice.disputed,
-        insolvency=invoice.insolvency,
-        second_delay=settings.second_reminder_delay,
-        formal_notice_delay=settings.formal_notice_delay,
-    )
+    return _stage(as_of, balance, invoice.due_date, invoice.first_reminder, invoice.response,
+                  last_second_reminder(invoice, recorded_second, as_of), invoice.formal_notice,
+                  invoice.disputed, invoice.insolvency, settings.second_reminder_delay,
+                  settings.formal_notice_delay)
 
 
 def days_late(due_date: date, as_of: date) -> int:

@@ -26,7 +26,6 @@ from .headers import find_header_row, match_row
 # Text fields whose numbers are shown through their format (codes, postcodes, invoice numbers)
 TEXT_FIELDS = ("invoice", "client", "client_code", "contact", "address", "postcode", "city",
                "country", "email", "phone")
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 class CalamineBook:
@@ -57,7 +56,7 @@ class CalamineBook:
         if self.parts.get(name):
             xml = self.zip.read(self.parts[name]).decode("utf-8", "replace")
             self._errors(xml, rows)
-        table = self._table(name, rows) if use_table and xml else None
+        table = self._table(name, rows, xml) if use_table and xml else None
         if table is not None:
             min_col, min_row, max_col, max_row, table_name = table
             block = [(r + [None] * max_col)[min_col - 1:max_col]
@@ -99,12 +98,11 @@ class CalamineBook:
                     posixpath.join(posixpath.dirname(part), t))
         return out
 
-    def _table(self, name: str, rows: list):
+    def _table(self, name: str, rows: list, sheet_xml: str):
         """The sheet's table whose header names receivables columns (as the openpyxl reader)."""
-        part = self.parts[name]
-        rels = self._rels(part)
-        sheet_xml = self.zip.read(part).decode("utf-8", "replace")
-        for rid in re.findall(r"""<(?:\w+:)?tablePart\b[^>]*:id=["']([^"']+)["']""", sheet_xml):
+        rels = self._rels(self.parts[name])
+        tail = sheet_xml[sheet_xml.rfind("</sheetData>"):]  # tableParts come after the cells
+        for rid in re.findall(r"""<(?:\w+:)?tablePart\b[^>]*:id=["']([^"']+)["']""", tail):
             target = rels.get(rid)
             if not target:
                 continue

@@ -7,12 +7,14 @@ raises RelanceError.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional
 
 from ..model import Anomaly, Client, Invoice, Location, RelanceError
-from ..values import (DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
+from ..values import (CENT, DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
                       is_insolvent, parse_amount, parse_client_type, parse_date, parse_language,
                       parse_response,
                       text_date_order)
@@ -57,20 +59,27 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
     data = list(range(header_index + 1, len(grid.rows)))
     month_first = _date_order(grid, data, columns, headers, month_first_setting)
 
-    non_blank = [i for i in data if not _is_blank_row(grid, i, columns)]
+    inv_col = columns["invoice"]
+    non_blank = [i for i in data
+                 if _filled(grid.rows[i], inv_col) or not _is_blank_row(grid, i, columns)]
     last = non_blank[-1] if non_blank else header_index
     invoices, anomalies = [], []
     inv_col = columns["invoice"]
+    reader = _RowReader(grid, columns, headers, month_first)
     for i in non_blank:
         row = grid.rows[i]
-        number = invoice_number(grid.value(i, inv_col), grid.number_format(i, inv_col))
-        if _is_totals(row, number, i == last, columns, grid, i):
+        value = row[inv_col] if inv_col < len(row) else None
+        number = value.strip() if type(value) is str else \
+            invoice_number(value, grid.number_format(i, inv_col))
+        if _may_be_totals(row, number) and _is_totals(row, number, i == last, columns, grid, i):
             continue
         if not number:
+            if i == last and _is_totals(row, number, True, columns, grid, i):
+                continue
             anomalies.append(Anomaly("ligne sans numéro de facture, ignorée", grid.location(i)))
             continue
         try:
-            invoices.append(_parse_row(grid, i, number, columns, headers, month_first))
+            invoices.append(reader.read(i, number))
         except _RowError as err:
             anomalies.append(Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
                                      f"facture {number} ignorée", err.location))
@@ -84,6 +93,12 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
 
 
 _IDENTITY = ("invoice", "client", "client_code", "amount", "paid")
+
+
+def _filled(row, j: int) -> bool:
+    """The common case, quickly: an invoice number is there."""
+    v = row[j] if j < len(row) else None
+    return v is not None and (type(v) is not str or bool(v.strip()))
 
 
 def _is_blank_row(grid: Grid, i: int, columns) -> bool:
@@ -130,6 +145,13 @@ def invoice_number(value, number_format: str = "General") -> str:
 
 # `Total`, `TOTAL :`, `Sous-total client X`, `Total général` — but not `TotalEnergies`.
 _TOTAL_WORD = re.compile(r"^(sous[\s\-]*|sub[\s\-]*)?total(?![a-z0-9])")
+
+
+def _may_be_totals(row, number: str) -> bool:
+    """A cheap first look (most rows are invoices): does the first or the number cell start
+    like `Total` or `Sous-total`?"""
+    first = row[0] if row else None
+    return (type(first) is str and first[:1] in "TtSs ") or number[:1] in "TtSs "
 
 
 def _says_total(value) -> bool:
@@ -180,79 +202,131 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> bool:
 # --- one row -----------------------------------------------------------------------------
 
 _CLIENT_FIELDS = ("client", "client_code", "contact", "address", "postcode", "city", "country",
-                  "email", "phone")
+                  "email", "phone", "language", "client_type")
+_DATE_FIELDS = ("due_date", "invoice_date", "payment_date", "first_reminder", "second_reminder",
+                "formal_notice")
+_AMOUNT_FIELDS = ("amount", "paid", "balance")
 
 
-def _parse_row(grid: Grid, i: int, number: str, columns, headers, month_first: bool) -> Invoice:
-    def raw(f):
-        return grid.value(i, columns[f]) if f in columns else None
+class _RowReader:
+    """Reads rows into invoices, fast on large sheets: typed cells (dates, numbers) skip the
+    text parsers, and a client's columns are read once however many invoices it has."""
 
-    def loc(f):
-        return grid.location(i, columns[f], headers[f])
+    def __init__(self, grid: Grid, columns: dict, headers: dict, month_first: bool):
+        self.grid, self.columns, self.headers = grid, columns, headers
+        self.month_first, self.epoch = month_first, grid.epoch
+        self.client_cols = [(f, columns.get(f)) for f in _CLIENT_FIELDS]
+        self.date_cols = [(f, columns.get(f)) for f in _DATE_FIELDS]
+        self.amount_cols = [(f, columns.get(f)) for f in _AMOUNT_FIELDS]
+        self.response_col = columns.get("response")
+        self.dispute_col = columns.get("dispute")
+        self.insolvency_col = columns.get("insolvency")
+        self.formats = bool(grid.formats)
+        self.clients = {}  # the raw client cells -> Client (or the reason it is unreadable)
 
-    def as_date(f):
+    def _error(self, reason: str, value, i: int, field: str) -> _RowError:
+        j = self.columns.get(field)
+        where = self.grid.location(i, j, self.headers.get(field, "")) if j is not None else \
+            self.grid.location(i)
+        return _RowError(reason, value, where)
+
+    def read(self, i: int, number: str) -> Invoice:
+        row = self.grid.rows[i]
+        width = len(row)
+
+        def cell(j):
+            return row[j] if j is not None and j < width else None
+
+        client = self._client(row, cell, i)
+        dates = {}
+        for f, j in self.date_cols:
+            v = cell(j)
+            t = type(v)
+            if v is None:
+                dates[f] = None
+            elif t is date:
+                dates[f] = v
+            elif t is datetime:
+                dates[f] = v.date()
+            else:
+                try:
+                    dates[f] = parse_date(v, self.month_first, self.epoch)
+                except ValueError as err:
+                    raise self._error(str(err), v, i, f) from None
+        amounts = {}
+        for f, j in self.amount_cols:
+            v = cell(j)
+            if v is None:
+                amounts[f] = None
+            elif type(v) is float:
+                if v != v or v in (_INF, -_INF):
+                    raise self._error("montant illisible", v, i, f)
+                amounts[f] = Decimal(repr(v)).quantize(CENT, rounding=ROUND_HALF_UP)
+            else:
+                try:
+                    amounts[f] = parse_amount(v)
+                except ValueError as err:
+                    raise self._error(str(err), v, i, f) from None
+        if amounts["amount"] is None and amounts["balance"] is None:
+            raise self._error("montant manquant", None, i, "amount")
+        response = cell(self.response_col)
+        dispute = cell(self.dispute_col)
+        insolvency = cell(self.insolvency_col)
+        return Invoice(
+            number, client, dates["due_date"], amounts["amount"], dates["invoice_date"],
+            amounts["paid"], amounts["balance"], dates["payment_date"], dates["first_reminder"],
+            None if response is None else parse_response(response, self.month_first, self.epoch),
+            dates["second_reminder"], dates["formal_notice"],
+            False if dispute is None else is_disputed(dispute),
+            False if insolvency is None else is_insolvent(insolvency),
+            self.grid.first_row + i)
+
+    def _client(self, row, cell, i: int) -> Client:
+        raw = tuple(cell(j) for _, j in self.client_cols)
+        key = raw if not self.formats else raw + tuple(
+            self.grid.number_format(i, j) for _, j in self.client_cols if j is not None)
+        known = self.clients.get(key)
+        if known is None:
+            try:
+                known = self._new_client(raw, i)
+            except _RowError as err:
+                known = err
+            self.clients[key] = known
+        if isinstance(known, _RowError):  # said again at this row
+            field = "client_type" if "type" in known.reason else \
+                ("client" if "client" in self.columns else "client_code")
+            raise self._error(known.reason, known.value, i, field)
+        return known
+
+    def _new_client(self, raw: tuple, i: int) -> Client:
+        text = {}
+        for (f, j), value in zip(self.client_cols[:9], raw[:9]):
+            text[f] = _client_text(value, self.grid.number_format(i, j) if j is not None else "")
+        if not text["client"] and not text["client_code"]:
+            raise _RowError("client manquant", None, None)
         try:
-            return parse_date(raw(f), month_first, grid.epoch)
+            kind = parse_client_type(raw[10])
         except ValueError as err:
-            raise _RowError(str(err), raw(f), loc(f)) from None
+            raise _RowError(str(err), raw[10], None) from None
+        return Client(
+            name=text["client"] or text["client_code"], code=text["client_code"],
+            contact=text["contact"], address=text["address"], postcode=text["postcode"],
+            city=text["city"], country=text["country"], email=text["email"], phone=text["phone"],
+            language=parse_language(raw[9]), client_type=kind)
 
-    def as_amount(f):
-        try:
-            return parse_amount(raw(f))
-        except ValueError as err:
-            raise _RowError(str(err), raw(f), loc(f)) from None
 
-    text = {f: _client_text(raw(f), grid.number_format(i, columns[f]) if f in columns else "")
-            for f in _CLIENT_FIELDS}
-    if not text["client"] and not text["client_code"]:
-        col = "client" if "client" in columns else "client_code"
-        raise _RowError("client manquant", None, loc(col))
-    amount, balance = as_amount("amount"), as_amount("balance")
-    if amount is None and balance is None:
-        raise _RowError("montant manquant", None, loc("amount"))
-    client = Client(
-        name=text["client"] or text["client_code"],
-        code=text["client_code"],
-        contact=text["contact"],
-        address=text["address"],
-        postcode=text["postcode"],
-        city=text["city"],
-        country=text["country"],
-        email=text["email"],
-        phone=text["phone"],
-        language=parse_language(raw("language")),
-        client_type=_client_type(raw("client_type"), loc("client_type") if "client_type" in columns else None),
-    )
-    return Invoice(
-        number=number,
-        client=client,
-        due_date=as_date("due_date"),
-        amount=amount,
-        invoice_date=as_date("invoice_date"),
-        paid=as_amount("paid"),
-        balance_cell=balance,
-        payment_date=as_date("payment_date"),
-        first_reminder=as_date("first_reminder"),
-        response=parse_response(raw("response"), month_first, grid.epoch),
-        second_reminder=as_date("second_reminder"),
-        formal_notice=as_date("formal_notice"),
-        disputed=is_disputed(raw("dispute")),
-        insolvency=is_insolvent(raw("insolvency")),
-        row=grid.first_row + i,
-    )
+_INF = float("inf")
 
 
 def _client_text(value, number_format: str) -> str:
+    if value is None:
+        return ""
+    if type(value) is str:
+        value = value.strip()
+        return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return invoice_number(value, number_format)  # postcodes, client codes: 01000 stays so
     return cell_text(value).replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _client_type(value, location):
-    try:
-        return parse_client_type(value)
-    except ValueError as err:
-        raise _RowError(str(err), value, location) from None
 
 
 # --- duplicates --------------------------------------------------------------------------
@@ -271,6 +345,6 @@ def _flag_duplicates(invoices: list, grid: Grid):
                     f"numéro de facture « {inv.number} » en double (lignes {listed}) : ces lignes "
                     f"ne recevront pas de lettre tant que le doublon n'est pas corrigé",
                     Location(grid.sheet, inv.row, csv=grid.csv)))
-            inv = replace(inv, excluded="numéro de facture en double")
+            inv = inv._replace(excluded="numéro de facture en double")
         out.append(inv)
     return out, anomalies
