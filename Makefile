@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SAMPLE_DATE := 2026-12-01
 SCRATCH := scratch/demo
 
-.PHONY: demo test install templates workbook addin preview clean
+.PHONY: demo test install templates workbook addin preview bench clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,10 @@ templates: install
 
 workbook: install
 	$(BIN)/python workbook/build_sample.py
+
+# The benchmark of issue 6 (a few minutes): letters, reading, stages, memory, Excel.
+bench: install
+	$(BIN)/python scripts/bench.py
 
 # Render the sample run's first letter to docs/preview.png (needs LibreOffice and pdftoppm).
 preview: install

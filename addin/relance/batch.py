@@ -55,7 +55,7 @@ class Batch:
     plan: Plan
     channels: Channels
     outputs: list = field(default_factory=list)  # LetterOutput per letter
-    contexts: list = field(default_factory=list)  # the template context of each letter
+    settings: Settings = None
     renderers: dict = field(default_factory=dict)  # language -> LetterRenderer
     owners: list = field(default_factory=list)  # letter_owner of each letter
     run_owner: str = ""  # the workbook's mark on the run's shared files
@@ -64,6 +64,11 @@ class Batch:
     shared: dict = field(default_factory=dict)  # combined, register, sms -> final Path
     unreached: list = field(default_factory=list)  # Anomaly: no e-mail, no mobile
     warnings: list = field(default_factory=list)  # what the letters lack (settings)
+
+    def context(self, letter: Letter) -> dict:
+        """A letter's template context, made when needed and not kept: a run of 5,000 letters
+        holds one at a time."""
+        return letter_context(letter, self.settings, self.plan.as_of)
 
     def second_reminder_dates(self) -> dict:
         """Sheet row -> the run's date, for the invoices of the letters that reach their client
@@ -77,16 +82,15 @@ def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_
     settings = ledger.settings
     _check_settings(settings, is_csv, ledger.anomalies)
     plan = plan_run(ledger, as_of)
-    batch = Batch(plan, channels, warnings=settings_warnings(settings))
+    batch = Batch(plan, channels, settings=settings, warnings=settings_warnings(settings))
     if not plan.letters:
         return batch
     _check_payment_ways(plan, settings)
-    batch.contexts = [letter_context(letter, settings, as_of) for letter in plan.letters]
-    for letter, context in zip(plan.letters, batch.contexts):
+    for letter in plan.letters:
         lang = letter.client.language
         if lang not in batch.renderers:
             batch.renderers[lang] = LetterRenderer(template_for(lang, settings, workbook_dir))
-            batch.renderers[lang].check(context)
+            batch.renderers[lang].check(batch.context(letter))
     batch.owners = [letter_owner(ledger.source, lt) for lt in plan.letters]
     # the same workbook and the same invoices: the same run (done again after an interruption)
     numbers = "|".join(sorted(n for lt in plan.letters for n in lt.numbers))
@@ -163,7 +167,7 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
                                f"l'« Expéditeur e-mail »){shown} pour écrire les e-mails de "
                                f"relance, ou retirez le canal email.")
     if channels.sms:
-        rows, unreached = sms_rows(list(zip(batch.plan.letters, batch.contexts)))
+        rows, unreached = sms_rows((o.letter, batch.context(o.letter)) for o in batch.outputs)
         batch.sms, batch.unreached = rows, batch.unreached + unreached
         if rows:
             reached = {(r.client_code, r.client) for r in rows}
@@ -183,7 +187,6 @@ def _drop_unreached(batch: Batch) -> None:
                 f"{out.letter.client.name} : aucun document produit sur les canaux demandés ; "
                 f"ses factures ({', '.join(out.letter.numbers)}) ne sont pas marquées relancées"))
     batch.outputs = [batch.outputs[i] for i in keep]
-    batch.contexts = [batch.contexts[i] for i in keep]
     batch.owners = [batch.owners[i] for i in keep]
 
 
@@ -223,8 +226,7 @@ def _csv_clients(path: Path) -> set:
 
 def _check_email_templates(batch: Batch) -> None:
     for lang in sorted({lt.client.language for lt in batch.plan.letters}):
-        context = next(c for lt, c in zip(batch.plan.letters, batch.contexts)
-                       if lt.client.language == lang)
+        context = batch.context(next(lt for lt in batch.plan.letters if lt.client.language == lang))
         for ext in ("txt", "html"):
             render_template(template_path(template_name("email", lang, ext)), context,
                             html=ext == "html")

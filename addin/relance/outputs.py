@@ -4,6 +4,7 @@ together, so a partial file never carries a final name; then, when asked, the e-
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -98,13 +99,13 @@ def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> 
         rows = [register_row(out.letter, out.files["pdf"] if i in pdfs else out.files["courrier"])
                 for i, out in enumerate(batch.outputs)]
         write_register(rows, shared["register"], as_of=batch.plan.as_of, owner=batch.run_owner)
-    for i, (out, context) in enumerate(zip(batch.outputs, batch.contexts)):
+    for i, out in enumerate(batch.outputs):
         for channel in ("courrier", "pdf", "sms"):
             if channel in out.files:
                 written.status[i][channel] = GENERATED
         if "email" in out.files:
             attachment = pdfs.get(i) or letters[i]
-            message = build_email(out.letter, context, settings, attachment)
+            message = build_email(out.letter, batch.context(out.letter), settings, attachment)
             write_eml(message, staging / out.files["email"].name)
             written.messages[i] = message
             written.status[i]["email"] = DRAFT
@@ -119,28 +120,41 @@ PARALLEL_FROM = 150  # letters: below, starting a second process costs more than
 def render_letters(batch: Batch, staging: Path, progress=None) -> list:
     """Every letter into the staging folder, in order; on several cores when the run is large
     (each process compiles the templates once, then renders its share)."""
-    jobs = [(out.letter.client.language, context, staging / f"{out.stem}.docx", owner)
-            for out, context, owner in zip(batch.outputs, batch.contexts, batch.owners)]
+    # the contexts are made as the letters are rendered, not all at once (memory stays flat)
+    jobs = ((out.letter.client.language, batch.context(out.letter), staging / f"{out.stem}.docx",
+             owner) for out, owner in zip(batch.outputs, batch.owners))
+    dests = [staging / f"{out.stem}.docx" for out in batch.outputs]
     names = [out.letter.client.name for out in batch.outputs]
+    total = len(dests)
     workers = min(os.cpu_count() or 1, 4)
     templates = {lang: r.template for lang, r in batch.renderers.items()}
-    if len(jobs) >= PARALLEL_FROM and workers > 1 and all(r.fast() for r in batch.renderers.values()):
-        from concurrent.futures import ProcessPoolExecutor
-        chunks = [jobs[i::workers * 4] for i in range(workers * 4)]
-        done = 0
+    if total >= PARALLEL_FROM and workers > 1 and all(r.fast() for r in batch.renderers.values()):
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        size = 50  # letters a task: few enough in flight that memory stays flat
+        chunks = iter(lambda: list(itertools.islice(jobs, size)), [])
+        done, running = 0, set()
         with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(templates,)) as pool:
-            for count in pool.map(_worker_render, chunks):
-                done += count
-                if progress:
-                    progress(done, len(jobs), names[min(done, len(jobs)) - 1])
+            while True:
+                while len(running) < workers * 2:
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        break
+                    running.add(pool.submit(_worker_render, chunk))
+                if not running:
+                    break
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done += future.result()
+                    if progress:
+                        progress(done, total, names[min(done, total) - 1])
     else:
         for i, (lang, context, dest, owner) in enumerate(jobs, start=1):
             batch.renderers[lang].render(context, dest, owner)
             if i == 1:
                 faults.point("after-first-letter")
             if progress:
-                progress(i, len(jobs), names[i - 1])
-    return [dest for _, _, dest, _ in jobs]
+                progress(i, total, names[i - 1])
+    return dests
 
 
 _WORKER = {}

@@ -5,6 +5,8 @@ an accountant editing one in Word only moves variables around.
 """
 from __future__ import annotations
 
+import functools
+
 from ..formatting import join_words, long_date, money, rate, short_date
 from ..law import INDEMNITY
 from ..letters import Letter
@@ -12,7 +14,9 @@ from ..model import Company, Settings, Stage
 from ..values import fold
 
 
+@functools.lru_cache(maxsize=8)
 def company_context(company: Company) -> dict:
+    """One dict per company, shared by the letters of a run (5,000 letters, one letterhead)."""
     return {
         "name": company.name,
         "legal_form": company.legal_form,

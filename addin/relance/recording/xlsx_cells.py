@@ -289,10 +289,20 @@ class Sheet:
 
     def _cell(self, row: int, col: int):
         """(start tag, content or None) of a cell, or None when the row has no such cell."""
+        text = self._row_text(row)
         ref = f"{get_column_letter(col)}{row}"
-        m = re.search(r"""(<c\b[^>]*\br=["']""" + ref + r"""["'][^>]*?)(/>|>(.*?)</c>)""",
-                      self._row_text(row), re.S)
-        return None if m is None else (m.group(1), m.group(3))
+        for quote in ('"', "'"):
+            at = text.find(f" r={quote}{ref}{quote}")
+            if at >= 0:
+                break
+        else:
+            return None
+        start = text.rfind("<c", 0, at)
+        end = text.index(">", at)
+        if text[end - 1] == "/":
+            return text[start:end + 1], None
+        close = text.index("</c>", end)
+        return text[start:end + 1], text[end + 1:close]
 
     def style_of(self, row: int, col: int) -> Optional[int]:
         cell = self._cell(row, col)

@@ -1,0 +1,178 @@
+"""The benchmark of issue 6: `make bench` (or `python scripts/bench.py [--smoke]`).
+
+Generates its inputs (fixed seed), runs each comparison side by side on this machine, and
+prints a table: letters per second for the plain docxtpl loop and for `relance generate`,
+`relance scan --json` against python-calamine's bare read, the stage computation against
+the read, peak memory for 100 and 5,000 letters, and the Excel button's reads and writes for
+a small and a large sheet. Ratios matter, not absolute times: they vary less from run to run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = date(2026, 12, 1)
+SETTINGS = [("Raison sociale", "Banc d'essai SARL"), ("Forme juridique", "SARL"),
+            ("Adresse", "1 rue du Test"), ("Code postal", "75001"), ("Ville", "Paris"),
+            ("SIREN", "123 456 782"), ("RCS", "Paris"), ("Téléphone", "01 23 45 67 89"),
+            ("E-mail", "compta@banc.example"),
+            ("Signataire", "A. Testeur"), ("IBAN", "FR76 3000 6000 0112 3456 7890 189")]
+HEADERS = ["N° facture", "Code client", "Client", "Adresse", "Code postal", "Ville", "Échéance",
+           "Montant TTC", "Montant réglé", "Date 1ère relance", "Date 2e relance", "E-mail",
+           "Téléphone"]
+
+
+def make_workbook(path: Path, letters: int, other_rows: int = 0, seed: int = 6) -> Path:
+    """`letters` clients with one invoice at the second-reminder stage each, then
+    `other_rows` invoices not yet due."""
+    import openpyxl
+    rnd = random.Random(seed)
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Créances")
+    ws.append(HEADERS)
+    for i in range(letters):
+        ws.append([f"F{i:06d}", f"C{i:05d}", f"Client {i} SARL", f"{i} rue du Test", "75001",
+                   "Paris", date(2026, 9, 1), round(rnd.uniform(50, 5000), 2), None,
+                   date(2026, 10, 1), None, f"c{i}@x.example", "06 12 34 56 78"])
+    for j in range(other_rows):
+        ws.append([f"G{j:06d}", f"D{j % 5000:05d}", f"Autre {j % 5000}", "1 rue", "75001",
+                   "Paris", date(2027, 1, 1), round(rnd.uniform(50, 5000), 2), None, None, None,
+                   None, None])
+    ps = wb.create_sheet("Paramètres")
+    ps.append(["Paramètre", "Valeur"])
+    for key, value in SETTINGS:
+        ps.append([key, value])
+    wb.save(path)
+    return path
+
+
+def relance(*args, env=None) -> tuple[float, int]:
+    """Wall time and peak memory (kB, the command and its worker processes) of `relance …`."""
+    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+            "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+            "stderr=subprocess.DEVNULL); "
+            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+            " r.returncode)")
+    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "relance.cli",
+                          *map(str, args)], capture_output=True, text=True, env=env, check=True)
+    seconds, rss, returncode = out.stdout.split()
+    if returncode != "0":
+        raise SystemExit(f"relance {' '.join(map(str, args))} a échoué ({returncode})")
+    return float(seconds), int(rss)
+
+
+def plain_loop(book: Path, count: int, work: Path) -> float:
+    """The straightforward docxtpl loop on the shipped French template: seconds for `count`."""
+    from docxtpl import DocxTemplate
+    from relance.documents.context import letter_context
+    from relance.documents.docx_letters import jinja_env, shipped_template
+    from relance.letters import plan_run
+    from relance.reading import files
+    data = files.load(book)
+    plan = plan_run(data.ledger, AS_OF)
+    contexts = [letter_context(lt, data.ledger.settings, AS_OF) for lt in plan.letters[:count]]
+    template = shipped_template("fr")
+    start = time.perf_counter()
+    for i, context in enumerate(contexts):
+        tpl = DocxTemplate(str(template))
+        tpl.render(context, jinja_env(), autoescape=True)
+        tpl.save(str(work / f"plain{i}.docx"))
+    return time.perf_counter() - start
+
+
+def calamine_read(book: Path) -> float:
+    from python_calamine import CalamineWorkbook
+    start = time.perf_counter()
+    CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Créances").to_python()
+    return time.perf_counter() - start
+
+
+def stage_time(book: Path) -> tuple[float, float]:
+    """(seconds to read the ledger, seconds to compute every invoice's stage)."""
+    from relance.letters import classify
+    from relance.reading import files
+    start = time.perf_counter()
+    data = files.load(book)
+    read = time.perf_counter() - start
+    start = time.perf_counter()
+    classify(data.ledger, AS_OF)
+    return read, time.perf_counter() - start
+
+
+def excel_counts(book: Path) -> tuple[int, int]:
+    """Bulk reads and write actions of the Excel button on `book`, through xlwings' remote
+    engine (the free non-commercial key, for this measurement only)."""
+    os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+    sys.path.insert(0, str(ROOT / "tests"))
+    from remote_book import FakeExcel, remote_book
+    from relance.excel import run_button
+    book_obj = remote_book(book)
+    result = run_button(book_obj, FakeExcel(), book, AS_OF)
+    if result.error:
+        raise SystemExit(result.error)
+    return result.reads, len(book_obj.json()["actions"])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Banc d'essai de Relance")
+    parser.add_argument("--smoke", action="store_true", help="petites tailles (vérifie le banc)")
+    args = parser.parse_args(argv)
+    letters, small, large, rows, excel_rows = (20, 5, 40, 2000, 200) if args.smoke else \
+        (1000, 100, 5000, 100_000, 20_000)
+    plain_count = 20 if args.smoke else 200  # the plain loop is timed on a sample, then scaled
+    work = Path(tempfile.mkdtemp(prefix="relance-bench-"))
+    try:
+        print(f"Banc d'essai Relance — {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, "
+              f"{os.cpu_count()} cœurs, Python {platform.python_version()}", flush=True)
+        book = make_workbook(work / "lettres.xlsx", letters)
+        plain = plain_loop(book, plain_count, work) / plain_count * letters
+        ours, _ = relance("generate", book, "--as-of", AS_OF, "--channels", "courrier",
+                          "--out", work / "sortie")
+        rows_out = [("Lettres", f"boucle docxtpl : {letters / plain:.0f} lettres/s "
+                     f"({plain:.1f} s pour {letters})",
+                     f"relance generate : {letters / ours:.0f} lettres/s ({ours:.1f} s)",
+                     f"× {plain / ours:.1f}")]
+
+        big = make_workbook(work / "grand.xlsx", 0, rows)
+        calamine = calamine_read(big)
+        scan, _ = relance("scan", big, "--as-of", AS_OF, "--json")
+        rows_out.append(("Lecture", f"calamine seul : {calamine:.2f} s ({rows} lignes)",
+                         f"relance scan --json : {scan:.2f} s", f"× {scan / calamine:.1f}"))
+        read, stages = stage_time(big)
+        rows_out.append(("Étapes", f"lecture : {read:.2f} s", f"{rows} étapes : {stages:.2f} s",
+                         f"{stages / read:.2f} de la lecture"))
+
+        mem = []
+        for n in (small, large):
+            wb = make_workbook(work / f"m{n}.xlsx", n)
+            _, rss = relance("generate", wb, "--as-of", AS_OF, "--channels", "courrier",
+                             "--out", work / f"m{n}")
+            mem.append(rss / 1024)
+        rows_out.append(("Mémoire", f"{small} lettres : {mem[0]:.0f} Mo",
+                         f"{large} lettres : {mem[1]:.0f} Mo", f"+ {mem[1] - mem[0]:.0f} Mo"))
+
+        counts = [excel_counts(make_workbook(work / f"x{n}.xlsx", 3, n)) for n in (20, excel_rows)]
+        rows_out.append(("Excel", f"20 lignes : {counts[0][0]} lectures, {counts[0][1]} écritures",
+                         f"{excel_rows} lignes : {counts[1][0]} lectures, {counts[1][1]} écritures",
+                         "identique" if counts[0] == counts[1] else "DIFFÉRENT"))
+
+        widths = [max(len(r[i]) for r in rows_out) for i in range(4)]
+        for row in rows_out:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
