@@ -17,8 +17,7 @@ from . import __version__
 from .formatting import money, short_date
 from .journal import CHANNELS
 from .model import RelanceError
-from .batch import Channels
-from .run import Options, RunResult, generate, scan
+from .workbook_io import scan
 from .stages import label
 from .values import CLIENT_TYPE_NAMES
 
@@ -184,6 +183,8 @@ def _scan(args, as_of: date) -> int:
 # --- generate ----------------------------------------------------------------------------
 
 def _generate(args, as_of: date) -> int:
+    from .batch import Channels  # the document machinery, only for a run that writes
+    from .run import Options, generate
     names = args.channels or tuple(CHANNELS)  # SPEC: the three channels by default
     channels = Channels.of(names, pdf=args.pdf, send_email=args.send_email)
     if args.send_email and not channels.email:
@@ -203,7 +204,7 @@ def _generate(args, as_of: date) -> int:
     return 0
 
 
-def _result_json(result: RunResult) -> dict:
+def _result_json(result) -> dict:
     plan = result.plan
     return {
         "as_of": plan.as_of.isoformat(),
@@ -231,7 +232,7 @@ def _result_json(result: RunResult) -> dict:
     }
 
 
-def _summary(args, result: RunResult) -> None:
+def _summary(args, result) -> None:
     plan = result.plan
     _report_anomalies(args, plan.anomalies)
     for warning in result.warnings:

@@ -16,23 +16,21 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Optional
 
 from .batch import Channels, prepare_batch
 from .journal import DRAFT, SENT, second_reminder_entries
-from .letters import Plan, plan_run
+from .letters import Plan
 from .locking import run_lock
 from .model import RelanceError
 from .oserrors import describe_os_error
 from .outputs import check_sending, keep_sent, send_emails, write_documents
-from .reading import files
 from .recording import csv_journal, xlsx_record
-
-DEFAULT_ROOT = "Relances"
-
+from .workbook_io import (DEFAULT_ROOT, excel_lock_file, output_dirs, read,  # noqa: F401
+                          scan, with_csv_journal)
 
 @dataclass(frozen=True)
 class Options:
@@ -64,55 +62,6 @@ class RunResult:
         return not self.outputs
 
 
-def output_dirs(workbook: Path, output_folder: str, out: Optional[Path], as_of: date) -> tuple[Path, Path]:
-    """(folder for this run's files, root for journal.csv): `--out`, else `Dossier de sortie`,
-    else `Relances/<as-of>/` next to the workbook."""
-    if out is not None:
-        folder = Path(out).expanduser().resolve()
-        return folder, folder
-    if output_folder.strip():
-        folder = Path(output_folder.strip()).expanduser()
-        folder = (folder if folder.is_absolute() else workbook.parent / folder).resolve()
-        return folder, folder
-    root = (workbook.parent / DEFAULT_ROOT).resolve()
-    return root / as_of.isoformat(), root
-
-
-def excel_lock_file(workbook: Path) -> Optional[Path]:
-    """Excel's owner file `~$name.xlsx` while the workbook is open (it keeps the last name
-    characters when the name is long)."""
-    for name in (f"~${workbook.name}", f"~${workbook.name[2:]}"):
-        lock = workbook.with_name(name)
-        if lock.exists():
-            return lock
-    return None
-
-
-def read(workbook: Path, options: Options):
-    """The workbook's data, with the CSV journal folded in for a CSV input."""
-    data = files.load(workbook)
-    folder, root = output_dirs(workbook, data.ledger.settings.output_folder, options.out,
-                               options.as_of)
-    data.ledger, journal_path = with_csv_journal(data.ledger, root)
-    return data, folder, journal_path
-
-
-def with_csv_journal(ledger, root: Path):
-    """A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
-    a run could not update the workbook and recorded itself there instead."""
-    journal_path = root / csv_journal.JOURNAL_CSV
-    entries, anomalies = csv_journal.read(journal_path)
-    if entries or anomalies:
-        ledger = replace(ledger, journal=ledger.journal + tuple(entries),
-                         anomalies=ledger.anomalies + tuple(anomalies))
-    return ledger, journal_path
-
-
-def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
-    data, _, _ = read(Path(workbook), Options(as_of=as_of, out=out))
-    return plan_run(data.ledger, as_of)
-
-
 def generate(workbook: Path, options: Options,
              progress: Optional[Callable[[int, int, str], None]] = None) -> RunResult:
     """A real run holds the workbook's run lock from before it reads to after it records: a
@@ -127,7 +76,7 @@ def generate(workbook: Path, options: Options,
 
 def _generate(workbook: Path, options: Options, progress) -> RunResult:
     stamp = _stamp(workbook) if workbook.exists() else None
-    data, folder, journal_path = read(workbook, options)
+    data, folder, journal_path = read(workbook, options.as_of, options.out)
     settings = data.ledger.settings
     batch = prepare_batch(data.ledger, is_csv=data.is_csv, workbook_dir=workbook.parent,
                           folder=folder, as_of=options.as_of, channels=options.channels)

@@ -16,11 +16,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from openpyxl.styles.numbers import BUILTIN_FORMATS
-from openpyxl.utils.cell import column_index_from_string, range_boundaries
-
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
-from .grid import Grid
+from .grid import Grid, column_index, column_letter, range_bounds
 from .headers import find_header_row, match_row
 
 # Text fields whose numbers are shown through their format (codes, postcodes, invoice numbers)
@@ -115,7 +112,7 @@ class CalamineBook:
             totals = re.search(r"""\btotalsRowCount=["'](\d+)["']""", head)
             display = re.search(r"""\bdisplayName=["']([^"']+)["']""", head) or \
                 re.search(r"""\bname=["']([^"']+)["']""", head)
-            min_col, min_row, max_col, max_row = range_boundaries(ref)
+            min_col, min_row, max_col, max_row = range_bounds(ref)
             header = (rows[min_row - 1] if min_row - 1 < len(rows) else [])[min_col - 1:max_col]
             if len(match_row(header)) >= 3:
                 return (min_col, min_row, max_col, max_row - int(totals.group(1) if totals else 0),
@@ -128,7 +125,7 @@ class CalamineBook:
             return
         for m in re.finditer(r"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*\bt=["']e["'][^>]*>"""
                              r"""(?:(?!</c>).)*?<v>([^<]*)</v>""", xml, re.S):
-            r, c = int(m.group(2)) - 1, column_index_from_string(m.group(1)) - 1
+            r, c = int(m.group(2)) - 1, column_index(m.group(1)) - 1
             if r < len(rows) and c < len(rows[r]):
                 rows[r][c] = _unescape(m.group(3))
 
@@ -144,7 +141,7 @@ class CalamineBook:
         if not wanted:
             return
         codes = self._style_codes()
-        letters = {_column_letter(grid.first_col + j): j for j in wanted}
+        letters = {column_letter(grid.first_col + j): j for j in wanted}
         formats = {}
         for m in re.finditer(r"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*>""", xml):
             j = letters.get(m.group(1))
@@ -157,6 +154,7 @@ class CalamineBook:
 
     def _style_codes(self) -> dict:
         if self._styles is None:
+            from openpyxl.styles.numbers import BUILTIN_FORMATS  # only when formats matter
             try:
                 text = self.zip.read("xl/styles.xml").decode("utf-8", "replace")
             except KeyError:
@@ -171,11 +169,6 @@ class CalamineBook:
                 fmt_id = int(fmt.group(1)) if fmt else 0
                 self._styles[i] = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id, "General")
         return self._styles
-
-
-def _column_letter(index: int) -> str:
-    from openpyxl.utils.cell import get_column_letter
-    return get_column_letter(index)
 
 
 def _unescape(text: str) -> str:

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 
-from openpyxl.utils.cell import get_column_letter
-
 from ..model import Location
 from ..values import EXCEL_EPOCH_1900
 
@@ -50,4 +48,36 @@ class Grid:
             return Location(self.sheet, row, csv=self.csv)
         if self.csv:
             return Location(self.sheet, row, "", header or f"colonne {j + 1}", csv=True)
-        return Location(self.sheet, row, get_column_letter(self.first_col + j), header)
+        return Location(self.sheet, row, column_letter(self.first_col + j), header)
+
+
+# Cell references. openpyxl has these, but importing openpyxl costs a seventh of a second,
+# which `relance scan` would pay on every run for three lines of arithmetic.
+
+def column_letter(index: int) -> str:
+    """1 -> A, 27 -> AA, 16384 -> XFD."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """A -> 1, AA -> 27, XFD -> 16384."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
+def range_bounds(ref: str) -> tuple[int, int, int, int]:
+    """`B3:F120` -> (min_col, min_row, max_col, max_row); `$B$3:$F$120` and `B3` as well."""
+    import re
+    parts = ref.replace("$", "").split(":")
+    cells = [re.fullmatch(r"([A-Za-z]{1,3})(\d+)", part) for part in parts]
+    if len(cells) not in (1, 2) or not all(cells):
+        raise ValueError(f"référence de plage invalide : {ref}")
+    first, last = cells[0], cells[-1]
+    return (column_index(first.group(1)), int(first.group(2)),
+            column_index(last.group(1)), int(last.group(2)))

@@ -1,0 +1,62 @@
+"""Reading a workbook for a run, and where its outputs go: what `scan` needs, without the
+weight of writing documents (so `relance scan` starts quickly on a large ledger)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+from .letters import Plan, plan_run
+from .reading import files
+from .recording import csv_journal
+
+DEFAULT_ROOT = "Relances"
+
+
+def output_dirs(workbook: Path, output_folder: str, out: Optional[Path], as_of: date) -> tuple[Path, Path]:
+    """(folder for this run's files, root for journal.csv): `--out`, else `Dossier de sortie`,
+    else `Relances/<as-of>/` next to the workbook."""
+    if out is not None:
+        folder = Path(out).expanduser().resolve()
+        return folder, folder
+    if output_folder.strip():
+        folder = Path(output_folder.strip()).expanduser()
+        folder = (folder if folder.is_absolute() else workbook.parent / folder).resolve()
+        return folder, folder
+    root = (workbook.parent / DEFAULT_ROOT).resolve()
+    return root / as_of.isoformat(), root
+
+
+def excel_lock_file(workbook: Path) -> Optional[Path]:
+    """Excel's owner file `~$name.xlsx` while the workbook is open (it keeps the last name
+    characters when the name is long)."""
+    for name in (f"~${workbook.name}", f"~${workbook.name[2:]}"):
+        lock = workbook.with_name(name)
+        if lock.exists():
+            return lock
+    return None
+
+
+def read(workbook: Path, as_of: date, out: Optional[Path] = None):
+    """The workbook's data, with the CSV journal folded in for a CSV input."""
+    data = files.load(workbook)
+    folder, root = output_dirs(workbook, data.ledger.settings.output_folder, out, as_of)
+    data.ledger, journal_path = with_csv_journal(data.ledger, root)
+    return data, folder, journal_path
+
+
+def with_csv_journal(ledger, root: Path):
+    """A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
+    a run could not update the workbook and recorded itself there instead."""
+    journal_path = root / csv_journal.JOURNAL_CSV
+    entries, anomalies = csv_journal.read(journal_path)
+    if entries or anomalies:
+        ledger = replace(ledger, journal=ledger.journal + tuple(entries),
+                         anomalies=ledger.anomalies + tuple(anomalies))
+    return ledger, journal_path
+
+
+def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
+    data, _, _ = read(Path(workbook), as_of, out)
+    return plan_run(data.ledger, as_of)
