@@ -32,6 +32,10 @@ class Line(NamedTuple):
     days_late: int
 
 
+if Line._fields != ("invoice", "stage", "balance", "paid", "days_late"):
+    raise ImportError("Line a changé : mettez à jour classify, qui fait ses lignes à la main")
+
+
 @dataclass(frozen=True)
 class Letter:
     """One client's second reminder: what it claims and what it states beside the claim."""
@@ -78,21 +82,27 @@ class Plan:
 
 
 def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
-    """Every invoice's line on the as-of date; rows whose stage cannot be decided are reported."""
+    """Every invoice's line on the as-of date; rows whose stage cannot be decided are reported.
+
+    Written for 100,000 invoices: names bound locally, lines made as plain tuples, and the
+    journal consulted only for the invoices it mentions."""
     recorded = recorded_second_reminders(ledger.journal)
     lines, anomalies = [], []
     settings = ledger.settings
+    append, make, stage_of_invoice = lines.append, tuple.__new__, invoice_stage
     for inv in ledger.invoices:
         balance = balance_on(inv, as_of)
         try:
-            stage = invoice_stage(inv, as_of, settings,
-                                  reminded_on(recorded, inv.number, inv.client), balance)
+            stage = stage_of_invoice(inv, as_of, settings, reminded_on(recorded, inv.number,
+                                                                       inv.client)
+                                     if inv.number in recorded else (), balance)
         except ValueError as err:
             anomalies.append(Anomaly(f"facture {inv.number} : {err}, ignorée",
                                      ledger.where(inv.row)))
             continue
-        late = (as_of - inv.due_date).days if inv.due_date and balance > 0 else 0
-        lines.append(Line(inv, stage, balance, paid_on(inv, as_of, balance), max(0, late)))
+        due = inv.due_date
+        late = (as_of - due).days if due is not None and balance > 0 and due < as_of else 0
+        append(make(Line, (inv, stage, balance, paid_on(inv, as_of, balance), late)))
     return lines, anomalies
 
 
@@ -126,9 +136,14 @@ def build_letters(lines, as_of: date, settings: Settings,
                   where=lambda row: Location("", row)) -> tuple[list, list]:
     """One letter per client with second_due invoices; `where(row)` names a row in messages."""
     by_client = defaultdict(list)
+    keys = {}  # id(client) -> its key: rows share their client object, keys are computed once
     for line in lines:
-        if not line.invoice.excluded:
-            by_client[line.invoice.client.key].append(line)
+        inv = line.invoice
+        if not inv.excluded:
+            key = keys.get(id(inv.client))
+            if key is None:
+                key = keys[id(inv.client)] = inv.client.key
+            by_client[key].append(line)
     letters, skipped = [], []
     for key, client_lines in by_client.items():
         due = [ln for ln in client_lines if ln.stage is Stage.SECOND_DUE]

@@ -2,6 +2,8 @@
 weight of writing documents (so `relance scan` starts quickly on a large ledger)."""
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -38,9 +40,24 @@ def excel_lock_file(workbook: Path) -> Optional[Path]:
     return None
 
 
+@contextmanager
+def gc_paused():
+    """Reading 100,000 rows makes a million small objects, none of them garbage: the cyclic
+    collector would walk them over and over (a third of the reading time). Reference counting
+    still frees everything as usual meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read(workbook: Path, as_of: date, out: Optional[Path] = None):
     """The workbook's data, with the CSV journal folded in for a CSV input."""
-    data = files.load(workbook)
+    with gc_paused():
+        data = files.load(workbook)
     folder, root = output_dirs(workbook, data.ledger.settings.output_folder, out, as_of)
     data.ledger, journal_path = with_csv_journal(data.ledger, root)
     return data, folder, journal_path
@@ -59,4 +76,5 @@ def with_csv_journal(ledger, root: Path):
 
 def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
     data, _, _ = read(Path(workbook), as_of, out)
-    return plan_run(data.ledger, as_of)
+    with gc_paused():
+        return plan_run(data.ledger, as_of)

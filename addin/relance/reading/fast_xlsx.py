@@ -25,6 +25,9 @@ TEXT_FIELDS = ("invoice", "client", "client_code", "contact", "address", "postco
                "country", "email", "phone")
 
 
+_NUMBERS = {int, float}  # a cell's exact type: True is a bool, not a number here
+
+
 class CalamineBook:
     """A workbook file read with calamine; `grid(name, use_table)` as the openpyxl reader."""
 
@@ -135,9 +138,9 @@ class CalamineBook:
         if found is None:
             return
         header, columns = found
-        wanted = [j for f, j in columns.items() if f in TEXT_FIELDS and any(
-            isinstance(grid.value(i, j), (int, float)) and not isinstance(grid.value(i, j), bool)
-            for i in range(header + 1, len(grid.rows)))]
+        data = grid.rows[header + 1:]
+        wanted = [j for f, j in columns.items() if f in TEXT_FIELDS and _NUMBERS & set(map(
+            type, [r[j] for r in data if j < len(r)]))]
         if not wanted:
             return
         codes = self._style_codes()

@@ -7,11 +7,12 @@ raises RelanceError.
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ..model import Anomaly, Client, Invoice, Location, RelanceError
 from ..values import (CENT, DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
@@ -60,14 +61,14 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
     month_first = _date_order(grid, data, columns, headers, month_first_setting)
 
     inv_col = columns["invoice"]
-    non_blank = [i for i in data
-                 if _filled(grid.rows[i], inv_col) or not _is_blank_row(grid, i, columns)]
+    non_blank = [i for i, row in zip(data, grid.rows[header_index + 1:])
+                 if _filled(row, inv_col) or not _is_blank_row(grid, i, columns)]
     last = non_blank[-1] if non_blank else header_index
-    invoices, anomalies = [], []
-    inv_col = columns["invoice"]
-    reader = _RowReader(grid, columns, headers, month_first)
+    anomalies = {}  # grid row index -> Anomaly, reported in row order
+    indices, numbers = [], []
+    rows = grid.rows
     for i in non_blank:
-        row = grid.rows[i]
+        row = rows[i]
         value = row[inv_col] if inv_col < len(row) else None
         number = value.strip() if type(value) is str else \
             invoice_number(value, grid.number_format(i, inv_col))
@@ -76,19 +77,23 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
         if not number:
             if i == last and _is_totals(row, number, True, columns, grid, i):
                 continue
-            anomalies.append(Anomaly("ligne sans numéro de facture, ignorée", grid.location(i)))
+            anomalies[i] = Anomaly("ligne sans numéro de facture, ignorée", grid.location(i))
             continue
-        try:
-            invoices.append(reader.read(i, number))
-        except _RowError as err:
-            anomalies.append(Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
-                                     f"facture {number} ignorée", err.location))
+        indices.append(i)
+        numbers.append(number)
+    reader = _RowReader(grid, columns, headers, month_first)
+    invoices, failed = reader.read_all(indices, numbers)
+    number_of = dict(zip(indices, numbers)) if failed else {}
+    for i, err in failed.items():
+        anomalies[i] = Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
+                               f"facture {number_of[i]} ignorée", err.location)
     invoices, duplicates = _flag_duplicates(invoices, grid)
     notes = [Anomaly(f"colonnes non reconnues, ignorées : {_quote_list(ignored)} ; si l'une "
                      f"tient un champ connu (montant réglé, date de relance…), renommez-la "
                      f"(en-têtes admis : voir le README)", grid.location(header_index))] \
         if ignored else []
-    return Receivables(tuple(invoices), tuple(notes + anomalies + duplicates), header_index,
+    ordered = [anomalies[i] for i in sorted(anomalies)]
+    return Receivables(tuple(invoices), tuple(notes + ordered + duplicates), header_index,
                        columns, month_first, last)
 
 
@@ -179,8 +184,11 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> bool:
         if f not in columns:
             continue
         j = columns[f]
-        for i in data:
-            value = grid.value(i, j)
+        rows = grid.rows
+        cells = [rows[i][j] if j < len(rows[i]) else None for i in data]
+        if str not in map(type, cells):  # text dates are rare: most cells are Excel dates
+            continue
+        for i, value in zip(data, cells):
             if isinstance(value, str):
                 order = text_date_order(value)
                 if order in (DAY_FIRST, MONTH_FIRST) and order not in first_of:
@@ -209,18 +217,17 @@ _AMOUNT_FIELDS = ("amount", "paid", "balance")
 
 
 class _RowReader:
-    """Reads rows into invoices, fast on large sheets: typed cells (dates, numbers) skip the
-    text parsers, and a client's columns are read once however many invoices it has."""
+    """Reads rows into invoices, fast on large sheets: column by column (one pass of C-speed
+    comprehensions per field instead of a dictionary per row), typed cells (dates, numbers)
+    skip the text parsers, and a client's columns are read once however many invoices it has.
+
+    A row with several bad cells is reported once, for the first in the order client, dates,
+    amounts — the order a reader of the row meets them."""
 
     def __init__(self, grid: Grid, columns: dict, headers: dict, month_first: bool):
         self.grid, self.columns, self.headers = grid, columns, headers
         self.month_first, self.epoch = month_first, grid.epoch
         self.client_cols = [(f, columns.get(f)) for f in _CLIENT_FIELDS]
-        self.date_cols = [(f, columns.get(f)) for f in _DATE_FIELDS]
-        self.amount_cols = [(f, columns.get(f)) for f in _AMOUNT_FIELDS]
-        self.response_col = columns.get("response")
-        self.dispute_col = columns.get("dispute")
-        self.insolvency_col = columns.get("insolvency")
         self.formats = bool(grid.formats)
         self.clients = {}  # the raw client cells -> Client (or the reason it is unreadable)
 
@@ -230,73 +237,97 @@ class _RowReader:
             self.grid.location(i)
         return _RowError(reason, value, where)
 
-    def read(self, i: int, number: str) -> Invoice:
-        row = self.grid.rows[i]
-        width = len(row)
+    def read_all(self, indices: list, numbers: list) -> tuple[list, dict]:
+        """Invoices of the rows `indices` (grid row indexes) numbered `numbers`, and
+        {row index: _RowError} for the rows that could not be read (left out)."""
+        rows = self.grid.rows
+        sub = [rows[i] for i in indices]
+        count = len(sub)
+        narrow = min(map(len, sub), default=0)
 
-        def cell(j):
-            return row[j] if j is not None and j < width else None
+        def column(field):
+            j = self.columns.get(field)
+            if j is None:
+                return [None] * count
+            if j < narrow:
+                return [r[j] for r in sub]
+            return [r[j] if j < len(r) else None for r in sub]
 
-        client = self._client(row, cell, i)
+        errors = {}  # position in `sub` -> (field, reason, value); the first one counts
+
+        def note(position, field, bad):
+            if position not in errors:
+                errors[position] = (field, bad.reason, bad.value)
+
+        clients = self._clients(sub, indices, column, note)
         dates = {}
-        for f, j in self.date_cols:
-            v = cell(j)
-            t = type(v)
-            if v is None:
-                dates[f] = None
-            elif t is date:
-                dates[f] = v
-            elif t is datetime:
-                dates[f] = v.date()
-            else:
-                try:
-                    dates[f] = parse_date(v, self.month_first, self.epoch)
-                except ValueError as err:
-                    raise self._error(str(err), v, i, f) from None
+        for f in _DATE_FIELDS:
+            values = [v if v is None or type(v) is date else self._date(v) for v in column(f)]
+            for position in _bad(values):
+                note(position, f, values[position])
+            dates[f] = values
         amounts = {}
-        for f, j in self.amount_cols:
-            v = cell(j)
-            if v is None:
-                amounts[f] = None
-            elif type(v) is float:
-                if v != v or v in (_INF, -_INF):
-                    raise self._error("montant illisible", v, i, f)
-                amounts[f] = Decimal(repr(v)).quantize(CENT, rounding=ROUND_HALF_UP)
-            else:
-                try:
-                    amounts[f] = parse_amount(v)
-                except ValueError as err:
-                    raise self._error(str(err), v, i, f) from None
-        if amounts["amount"] is None and amounts["balance"] is None:
-            raise self._error("montant manquant", None, i, "amount")
-        response = cell(self.response_col)
-        dispute = cell(self.dispute_col)
-        insolvency = cell(self.insolvency_col)
-        return Invoice(
-            number, client, dates["due_date"], amounts["amount"], dates["invoice_date"],
+        for f in _AMOUNT_FIELDS:
+            # a finite float (v - v == 0: not NaN nor ±inf), the usual cell, inline for speed
+            values = [Decimal(repr(v)).quantize(CENT, ROUND_HALF_UP)
+                      if type(v) is float and v - v == 0 else _other_amount(v)
+                      for v in column(f)]
+            for position in _bad(values):
+                note(position, f, values[position])
+            amounts[f] = values
+        for position, (a, b) in enumerate(zip(amounts["amount"], amounts["balance"])):
+            if a is None and b is None:
+                note(position, "amount", _Bad("montant manquant", None))
+        month_first, epoch = self.month_first, self.epoch
+        responses = [None if v is None else parse_response(v, month_first, epoch)
+                     for v in column("response")]
+        disputes = [False if v is None else is_disputed(v) for v in column("dispute")]
+        insolvencies = [False if v is None else is_insolvent(v) for v in column("insolvency")]
+        first_row = self.grid.first_row
+        make = tuple.__new__  # a named tuple's own __new__ is a Python call: 2× slower
+        invoices = [make(Invoice, fields) for fields in zip(
+            numbers, clients, dates["due_date"], amounts["amount"], dates["invoice_date"],
             amounts["paid"], amounts["balance"], dates["payment_date"], dates["first_reminder"],
-            None if response is None else parse_response(response, self.month_first, self.epoch),
-            dates["second_reminder"], dates["formal_notice"],
-            False if dispute is None else is_disputed(dispute),
-            False if insolvency is None else is_insolvent(insolvency),
-            self.grid.first_row + i)
+            responses, dates["second_reminder"], dates["formal_notice"], disputes,
+            insolvencies, [first_row + i for i in indices], repeat("", count))]
+        if not errors:
+            return invoices, {}
+        failed = {indices[p]: self._error(reason, value, indices[p], field)
+                  for p, (field, reason, value) in errors.items()}
+        return [inv for p, inv in enumerate(invoices) if p not in errors], failed
 
-    def _client(self, row, cell, i: int) -> Client:
-        raw = tuple(cell(j) for _, j in self.client_cols)
-        key = raw if not self.formats else raw + tuple(
-            self.grid.number_format(i, j) for _, j in self.client_cols if j is not None)
-        known = self.clients.get(key)
-        if known is None:
-            try:
-                known = self._new_client(raw, i)
-            except _RowError as err:
-                known = err
-            self.clients[key] = known
-        if isinstance(known, _RowError):  # said again at this row
-            field = "client_type" if "type" in known.reason else \
-                ("client" if "client" in self.columns else "client_code")
-            raise self._error(known.reason, known.value, i, field)
-        return known
+    def _date(self, value):
+        if type(value) is datetime:
+            return value.date()
+        try:
+            return parse_date(value, self.month_first, self.epoch)
+        except ValueError as err:
+            return _Bad(str(err), value)
+
+    def _clients(self, sub: list, indices: list, column, note) -> list:
+        cells = [column(f) for f, _ in self.client_cols]
+        keys = list(zip(*cells))
+        if self.formats:
+            number_format = self.grid.number_format
+            present = [j for _, j in self.client_cols if j is not None]
+            keys = [key + tuple(number_format(i, j) for j in present)
+                    for key, i in zip(keys, indices)]
+        known = self.clients
+        first_row_of = dict(zip(reversed(keys), reversed(indices)))  # each key's first row
+        for key, i in first_row_of.items():
+            if key not in known:
+                try:
+                    known[key] = self._new_client(key, i)
+                except _RowError as err:
+                    known[key] = _Bad(err.reason, err.value)
+        out = list(map(known.__getitem__, keys))
+        if any(type(known[key]) is _Bad for key in first_row_of):
+            for position, client in enumerate(out):
+                if type(client) is _Bad:
+                    field = "client_type" if "type" in client.reason else \
+                        ("client" if "client" in self.columns else "client_code")
+                    note(position, field, client)
+        return out
 
     def _new_client(self, raw: tuple, i: int) -> Client:
         text = {}
@@ -313,6 +344,37 @@ class _RowReader:
             contact=text["contact"], address=text["address"], postcode=text["postcode"],
             city=text["city"], country=text["country"], email=text["email"], phone=text["phone"],
             language=parse_language(raw[9]), client_type=kind)
+
+
+# read_all builds invoices as plain tuples in this order (a named tuple's __new__ is slow)
+_INVOICE_FIELDS = ("number", "client", "due_date", "amount", "invoice_date", "paid",
+                   "balance_cell", "payment_date", "first_reminder", "response",
+                   "second_reminder", "formal_notice", "disputed", "insolvency", "row", "excluded")
+if Invoice._fields != _INVOICE_FIELDS:
+    raise ImportError("Invoice a changé : mettez à jour _RowReader.read_all")
+
+
+class _Bad(NamedTuple):
+    """A cell that could not be read, in place of its value until the row is reported."""
+
+    reason: str
+    value: object
+
+
+def _bad(values: list) -> list:
+    return [p for p, v in enumerate(values) if type(v) is _Bad] if _Bad in map(type, values) \
+        else []
+
+
+def _other_amount(v):
+    if v is None:
+        return None
+    if type(v) is float:  # not finite
+        return _Bad("montant illisible", v)
+    try:
+        return parse_amount(v)
+    except ValueError as err:
+        return _Bad(str(err), v)
 
 
 _INF = float("inf")
@@ -332,6 +394,9 @@ def _client_text(value, number_format: str) -> str:
 # --- duplicates --------------------------------------------------------------------------
 
 def _flag_duplicates(invoices: list, grid: Grid):
+    numbers = [inv.number for inv in invoices]
+    if len(set(numbers)) == len(numbers):  # the usual case, quickly
+        return invoices, []
     rows = defaultdict(list)
     for inv in invoices:
         rows[inv.number].append(inv.row)

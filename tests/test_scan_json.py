@@ -1,0 +1,48 @@
+"""`relance scan --json` writes its JSON by hand for speed: it must be exactly what json.dumps
+writes for the same objects, on the sample and on the strings that are hard to encode."""
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from conftest import SAMPLE, SAMPLE_DATE
+from relance.cli import scan_json
+from relance.letters import Line
+from relance.model import Client, Invoice, Stage
+from relance.stages import label
+from relance.workbook_io import scan
+
+
+def plain(lines) -> str:
+    return json.dumps([{
+        "invoice": ln.invoice.number, "client": ln.invoice.client.name,
+        "client_code": ln.invoice.client.code, "stage": ln.stage.value,
+        "stage_label": label(ln.stage), "balance": float(ln.balance),
+        "due_date": ln.invoice.due_date.isoformat() if ln.invoice.due_date else None,
+        "days_late": ln.days_late, "row": ln.invoice.row} for ln in lines], ensure_ascii=False)
+
+
+def test_the_sample_scans_to_what_json_dumps_writes():
+    lines = scan(SAMPLE, SAMPLE_DATE).lines
+    assert len(lines) > 40
+    assert scan_json(lines) == plain(lines)
+    assert json.loads(scan_json(lines))[0]["invoice"]
+
+
+HARD = ['Dupont & "Fils"', "L'Atelier <b>", "ligne 1\nligne 2\r\n\ttab", "Ça\u2028coupe\u2029",
+        "\x00\x1f\x7f", "\\ barre \\", "Zoë 🎉 ß", "", "\ud800"]
+
+
+@pytest.mark.parametrize("text", HARD)
+def test_hard_strings_encode_as_json_dumps_does(text):
+    client = Client(name=text, code=text[::-1])
+    lines = [Line(Invoice(text, client, date(2026, 1, 31), Decimal("-0.10"), row=7),
+                  Stage.CREDIT_NOTE, Decimal("-0.10"), Decimal("0"), 0),
+             Line(Invoice("F2", client, None, Decimal("1e6"), row=8), Stage.DISPUTED,
+                  Decimal("1000000.00"), Decimal("0.00"), 12)]
+    assert scan_json(lines) == plain(lines)
+
+
+def test_no_lines_is_an_empty_array():
+    assert scan_json([]) == "[]" == plain([])
