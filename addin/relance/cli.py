@@ -174,26 +174,31 @@ def _scan(args, as_of: date) -> int:
 def scan_json(lines) -> str:
     """The lines as one JSON array, exactly as `json.dumps` writes the list of objects
     {invoice, client, client_code, stage, stage_label, balance, due_date, days_late, row}
-    (ensure_ascii off), but written directly: 100,000 lines in a tenth of the time. What
-    repeats (a client, a stage) is encoded once."""
+    (ensure_ascii off), but written directly: twice as fast on 100,000 lines. What repeats
+    (a client, a stage, a due date) is encoded once, found by identity."""
     from json.encoder import encode_basestring as quote  # json's own C string encoder
-    stages, clients = {}, {}
-    out = []
-    for ln in lines:
-        inv = ln.invoice
-        stage = stages.get(ln.stage)
-        if stage is None:
-            stage = stages[ln.stage] = (f'"stage": {quote(ln.stage.value)}, '
-                                        f'"stage_label": {quote(label(ln.stage))}')
-        client = clients.get(id(inv.client))
-        if client is None:
-            client = clients[id(inv.client)] = (
-                inv.client, f'"client": {quote(inv.client.name)}, '
-                            f'"client_code": {quote(inv.client.code)}')
-        due = "null" if inv.due_date is None else f'"{inv.due_date.isoformat()}"'
-        out.append(f'{{"invoice": {quote(inv.number)}, {client[1]}, {stage}, '
-                   f'"balance": {float(ln.balance)!r}, "due_date": {due}, '
-                   f'"days_late": {ln.days_late}, "row": {inv.row}}}')
+    from .model import Stage
+    stages = {id(s): f'"stage": {quote(s.value)}, "stage_label": {quote(label(s))}'
+              for s in Stage}
+    clients, days = {}, {None: "null"}
+
+    def client_json(client) -> str:
+        text = clients[id(client)] = \
+            f'"client": {quote(client.name)}, "client_code": {quote(client.code)}'
+        return text
+
+    def day_json(day) -> str:
+        text = days[day] = f'"{day.isoformat()}"'
+        return text
+
+    kept = [ln.invoice.client for ln in lines]  # keeps every client alive: ids stay unique
+    out = [f'{{"invoice": {quote(inv.number)}, '
+           f'{clients.get(id(inv.client)) or client_json(inv.client)}, {stages[id(ln.stage)]}, '
+           f'"balance": {float(ln.balance)!r}, '
+           f'"due_date": {days.get(inv.due_date) or day_json(inv.due_date)}, '
+           f'"days_late": {ln.days_late}, "row": {inv.row}}}'
+           for ln in lines for inv in (ln.invoice,)]
+    del kept
     return "[" + ", ".join(out) + "]"
 
 

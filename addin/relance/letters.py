@@ -138,12 +138,19 @@ def build_letters(lines, as_of: date, settings: Settings,
     by_client = defaultdict(list)
     keys = {}  # id(client) -> its key: rows share their client object, keys are computed once
     for line in lines:
+        if line.stage is Stage.SECOND_DUE and not line.invoice.excluded:
+            client = line.invoice.client
+            if id(client) not in keys:
+                keys[id(client)] = client.key
+    wanted = set(keys.values())  # the clients with a letter; the others' rows are not needed
+    for line in lines if wanted else ():
         inv = line.invoice
         if not inv.excluded:
             key = keys.get(id(inv.client))
             if key is None:
                 key = keys[id(inv.client)] = inv.client.key
-            by_client[key].append(line)
+            if key in wanted:
+                by_client[key].append(line)
     letters, skipped = [], []
     for key, client_lines in by_client.items():
         due = [ln for ln in client_lines if ln.stage is Stage.SECOND_DUE]

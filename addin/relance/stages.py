@@ -32,11 +32,6 @@ def label(stage: Stage) -> str:
     return LABELS_FR[stage]
 
 
-def _seen(event: Optional[date], as_of: date) -> Optional[date]:
-    """Events dated after the as-of date had not happened yet on that day."""
-    return event if event is not None and event <= as_of else None
-
-
 def stage_of(
     *,
     as_of: date,
@@ -68,21 +63,21 @@ def _stage(as_of, balance, due_date, first_reminder, response, second_reminder, 
         return Stage.DISPUTED
     if insolvency:
         return Stage.INSOLVENCY
-    if _seen(formal_notice, as_of):
+    if formal_notice is not None and formal_notice <= as_of:  # events after as-of: not yet
         return Stage.FORMAL_NOTICE_SENT
     if due_date is None:
         raise ValueError("échéance manquante")
     if as_of <= due_date:
         return Stage.NOT_DUE
-    first = _seen(first_reminder, as_of)
-    if first is None:
+    first = first_reminder
+    if first is None or first > as_of:
         return Stage.OVERDUE
     if _answers(response, first, as_of):
         return Stage.RESPONDED
     if as_of < first + timedelta(days=second_delay):
         return Stage.FIRST_SENT
-    second = _seen(second_reminder, as_of)
-    if second is None:
+    second = second_reminder
+    if second is None or second > as_of:
         return Stage.SECOND_DUE
     if as_of < second + timedelta(days=formal_notice_delay):
         return Stage.SECOND_SENT
@@ -135,10 +130,14 @@ def invoice_stage(invoice: Invoice, as_of: date, settings: Settings,
     balance = balance_on(invoice, as_of) if balance is None else balance
     if balance is None:
         raise ValueError("montant manquant")
+    second = invoice.second_reminder
+    if recorded_second:
+        second = last_second_reminder(invoice, recorded_second, as_of)
+    elif second is not None and second > as_of:  # not sent yet on that day
+        second = None
     return _stage(as_of, balance, invoice.due_date, invoice.first_reminder, invoice.response,
-                  last_second_reminder(invoice, recorded_second, as_of), invoice.formal_notice,
-                  invoice.disputed, invoice.insolvency, settings.second_reminder_delay,
-                  settings.formal_notice_delay)
+                  second, invoice.formal_notice, invoice.disputed, invoice.insolvency,
+                  settings.second_reminder_delay, settings.formal_notice_delay)
 
 
 def days_late(due_date: date, as_of: date) -> int:

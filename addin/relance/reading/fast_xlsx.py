@@ -14,6 +14,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
@@ -48,13 +49,17 @@ class CalamineBook:
         self.zip.close()
 
     def grid(self, name: str, use_table: bool = True) -> Grid:
-        sheet = self.book.get_sheet_by_name(name)
+        # The sheet's XML is inflated in a thread while calamine parses: both let go of the
+        # GIL, so on two cores the second read costs nothing.
+        with ThreadPoolExecutor(1) as pool:
+            part = self.parts.get(name)
+            raw = pool.submit(self.zip.read, part) if part else None
+            sheet = self.book.get_sheet_by_name(name)
+            xml = raw.result().decode("utf-8", "replace") if raw else None
         # cells from A1, as openpyxl gives them (the header search counts sheet rows)
         values = sheet.to_python(skip_empty_area=False) if sheet.height else []
         rows = [[None if v == "" else v for v in row] for row in values]
-        xml = None
-        if self.parts.get(name):
-            xml = self.zip.read(self.parts[name]).decode("utf-8", "replace")
+        if xml is not None:
             self._errors(xml, rows)
         table = self._table(name, rows, xml) if use_table and xml else None
         if table is not None:
@@ -139,8 +144,9 @@ class CalamineBook:
             return
         header, columns = found
         data = grid.rows[header + 1:]
+        narrow = min(map(len, data), default=0)  # calamine's rows are all as wide
         wanted = [j for f, j in columns.items() if f in TEXT_FIELDS and _NUMBERS & set(map(
-            type, [r[j] for r in data if j < len(r)]))]
+            type, [r[j] for r in data] if j < narrow else [r[j] for r in data if j < len(r)]))]
         if not wanted:
             return
         codes = self._style_codes()

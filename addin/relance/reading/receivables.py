@@ -62,7 +62,8 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
 
     inv_col = columns["invoice"]
     non_blank = [i for i, row in zip(data, grid.rows[header_index + 1:])
-                 if _filled(row, inv_col) or not _is_blank_row(grid, i, columns)]
+                 if ((v := row[inv_col] if inv_col < len(row) else None) is not None and
+                     (type(v) is not str or v.strip())) or not _is_blank_row(grid, i, columns)]
     last = non_blank[-1] if non_blank else header_index
     anomalies = {}  # grid row index -> Anomaly, reported in row order
     indices, numbers = [], []
@@ -98,12 +99,6 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
 
 
 _IDENTITY = ("invoice", "client", "client_code", "amount", "paid")
-
-
-def _filled(row, j: int) -> bool:
-    """The common case, quickly: an invoice number is there."""
-    v = row[j] if j < len(row) else None
-    return v is not None and (type(v) is not str or bool(v.strip()))
 
 
 def _is_blank_row(grid: Grid, i: int, columns) -> bool:
@@ -184,8 +179,7 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> bool:
         if f not in columns:
             continue
         j = columns[f]
-        rows = grid.rows
-        cells = [rows[i][j] if j < len(rows[i]) else None for i in data]
+        cells = [row[j] if j < len(row) else None for row in grid.rows[data[0]:]] if data else []
         if str not in map(type, cells):  # text dates are rare: most cells are Excel dates
             continue
         for i, value in zip(data, cells):
@@ -305,19 +299,20 @@ class _RowReader:
             return _Bad(str(err), value)
 
     def _clients(self, sub: list, indices: list, column, note) -> list:
-        cells = [column(f) for f, _ in self.client_cols]
-        keys = list(zip(*cells))
+        """One Client per distinct set of client cells (and their formats), shared by its rows."""
+        present = [(f, j) for f, j in self.client_cols if j is not None]
+        keys = list(zip(*[column(f) for f, _ in present])) if present else [()] * len(sub)
         if self.formats:
             number_format = self.grid.number_format
-            present = [j for _, j in self.client_cols if j is not None]
-            keys = [key + tuple(number_format(i, j) for j in present)
+            keys = [key + tuple(number_format(i, j) for _, j in present)
                     for key, i in zip(keys, indices)]
         known = self.clients
         first_row_of = dict(zip(reversed(keys), reversed(indices)))  # each key's first row
         for key, i in first_row_of.items():
             if key not in known:
+                cells = dict(zip([f for f, _ in present], key))
                 try:
-                    known[key] = self._new_client(key, i)
+                    known[key] = self._new_client(tuple(map(cells.get, _CLIENT_FIELDS)), i)
                 except _RowError as err:
                     known[key] = _Bad(err.reason, err.value)
         out = list(map(known.__getitem__, keys))
