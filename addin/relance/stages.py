@@ -6,11 +6,11 @@ Everything (the CLI, the ribbon button, the cell formulas) calls `stage_of` or
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Optional
 
 from .model import Invoice, Response, Settings, Stage
-from .values import to_cents
+from .values import CENT, to_cents
 
 LABELS_FR = {
     Stage.CREDIT_NOTE: "Avoir",
@@ -97,6 +97,9 @@ def _answers(response: Response, first_reminder: date, as_of: date) -> bool:
 def balance_on(invoice: Invoice, as_of: date) -> Optional[Decimal]:
     """What was still due on the as-of date, from the amount, the payments and the payment date."""
     amount, paid = invoice.amount, invoice.paid
+    if invoice.payment_date is None and invoice.balance_cell is None and amount is not None:
+        # the usual row, first: amount less what was paid, to the cent
+        return (amount if paid is None else amount - paid).quantize(CENT, ROUND_HALF_UP)
     if invoice.payment_date is not None:
         if invoice.payment_date > as_of:
             return amount if amount is not None else invoice.balance_cell

@@ -66,22 +66,25 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
                      (type(v) is not str or v.strip())) or not _is_blank_row(grid, i, columns)]
     last = non_blank[-1] if non_blank else header_index
     anomalies = {}  # grid row index -> Anomaly, reported in row order
-    indices, numbers = [], []
-    rows = grid.rows
-    for i in non_blank:
-        row = rows[i]
-        value = row[inv_col] if inv_col < len(row) else None
-        number = value.strip() if type(value) is str else \
-            invoice_number(value, grid.number_format(i, inv_col))
-        if _may_be_totals(row, number) and _is_totals(row, number, i == last, columns, grid, i):
-            continue
-        if not number:
-            if i == last and _is_totals(row, number, True, columns, grid, i):
-                continue
-            anomalies[i] = Anomaly("ligne sans numéro de facture, ignorée", grid.location(i))
-            continue
-        indices.append(i)
-        numbers.append(number)
+    rows, number_format = grid.rows, grid.number_format
+    cells = [row[inv_col] if inv_col < len(row) else None for row in map(rows.__getitem__, non_blank)]
+    numbers = [v.strip() if type(v) is str else invoice_number(v, number_format(i, inv_col))
+               for i, v in zip(non_blank, cells)]
+    # Rows that may be totals or lack a number, found in one pass (`""[:1]` is in any string)
+    firsts = [row[0] if row else None for row in map(rows.__getitem__, non_blank)]
+    suspects = [p for p, (first, number) in enumerate(zip(firsts, numbers))
+                if number[:1] in "TtSs " or (type(first) is str and first[:1] in "TtSs ")]
+    dropped = set()
+    for p in suspects:
+        i, number, row = non_blank[p], numbers[p], rows[non_blank[p]]
+        if _is_totals(row, number, i == last, columns, grid, i):
+            dropped.add(p)
+        elif not number:
+            dropped.add(p)
+            if not (i == last and _is_totals(row, number, True, columns, grid, i)):
+                anomalies[i] = Anomaly("ligne sans numéro de facture, ignorée", grid.location(i))
+    indices = [i for p, i in enumerate(non_blank) if p not in dropped] if dropped else non_blank
+    numbers = [n for p, n in enumerate(numbers) if p not in dropped] if dropped else numbers
     reader = _RowReader(grid, columns, headers, month_first)
     invoices, failed = reader.read_all(indices, numbers)
     number_of = dict(zip(indices, numbers)) if failed else {}
@@ -145,13 +148,6 @@ def invoice_number(value, number_format: str = "General") -> str:
 
 # `Total`, `TOTAL :`, `Sous-total client X`, `Total général` — but not `TotalEnergies`.
 _TOTAL_WORD = re.compile(r"^(sous[\s\-]*|sub[\s\-]*)?total(?![a-z0-9])")
-
-
-def _may_be_totals(row, number: str) -> bool:
-    """A cheap first look (most rows are invoices): does the first or the number cell start
-    like `Total` or `Sous-total`?"""
-    first = row[0] if row else None
-    return (type(first) is str and first[:1] in "TtSs ") or number[:1] in "TtSs "
 
 
 def _says_total(value) -> bool:
@@ -254,29 +250,39 @@ class _RowReader:
                 errors[position] = (field, bad.reason, bad.value)
 
         clients = self._clients(sub, indices, column, note)
+        absent = [None] * count  # a column the sheet does not have: shared, never changed
         dates = {}
         for f in _DATE_FIELDS:
+            if f not in self.columns:
+                dates[f] = absent
+                continue
             values = [v if v is None or type(v) is date else self._date(v) for v in column(f)]
             for position in _bad(values):
                 note(position, f, values[position])
             dates[f] = values
         amounts = {}
         for f in _AMOUNT_FIELDS:
+            if f not in self.columns:
+                amounts[f] = absent
+                continue
             # a finite float (v - v == 0: not NaN nor ±inf), the usual cell, inline for speed
-            values = [Decimal(repr(v)).quantize(CENT, ROUND_HALF_UP)
+            values = [None if v is None else Decimal(repr(v)).quantize(CENT, ROUND_HALF_UP)
                       if type(v) is float and v - v == 0 else _other_amount(v)
                       for v in column(f)]
             for position in _bad(values):
                 note(position, f, values[position])
             amounts[f] = values
-        for position, (a, b) in enumerate(zip(amounts["amount"], amounts["balance"])):
-            if a is None and b is None:
-                note(position, "amount", _Bad("montant manquant", None))
+        for position in [p for p, (a, b) in enumerate(zip(amounts["amount"], amounts["balance"]))
+                         if a is None and b is None]:
+            note(position, "amount", _Bad("montant manquant", None))
         month_first, epoch = self.month_first, self.epoch
         responses = [None if v is None else parse_response(v, month_first, epoch)
-                     for v in column("response")]
-        disputes = [False if v is None else is_disputed(v) for v in column("dispute")]
-        insolvencies = [False if v is None else is_insolvent(v) for v in column("insolvency")]
+                     for v in column("response")] if "response" in self.columns else absent
+        no = [False] * count
+        disputes = [False if v is None else is_disputed(v) for v in column("dispute")] \
+            if "dispute" in self.columns else no
+        insolvencies = [False if v is None else is_insolvent(v) for v in column("insolvency")] \
+            if "insolvency" in self.columns else no
         first_row = self.grid.first_row
         make = tuple.__new__  # a named tuple's own __new__ is a Python call: 2× slower
         invoices = [make(Invoice, fields) for fields in zip(
