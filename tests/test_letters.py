@@ -472,3 +472,12 @@ def test_sample_letters_ordered_by_client_name(sample_plan):
     from relance.values import fold
     names = [fold(lt.client.name) for lt in sample_plan.letters]
     assert names == sorted(names)
+
+
+def test_letters_from_lines_given_once_as_an_iterator():
+    from relance.reading import files
+    ledger = files.load(SAMPLE).ledger
+    lines, _ = letters.classify(ledger, SAMPLE_DATE)
+    from_list, _ = letters.build_letters(lines, SAMPLE_DATE, ledger.settings)
+    from_iterator, _ = letters.build_letters(iter(lines), SAMPLE_DATE, ledger.settings)
+    assert from_list and from_iterator == from_list

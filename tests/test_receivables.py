@@ -559,3 +559,31 @@ def test_csv_unreadable_value_names_the_line_and_the_column(tmp_path):
     assert [inv.number for inv in data.ledger.invoices] == ["FA-2"]
     text = data.ledger.anomalies[0].describe()
     assert "export.csv" in text and "ligne 2" in text and "Échéance" in text and "31/02/2026" in text
+
+
+# --- what the column-by-column reader must not change (review of the fast reader) ----------
+
+def test_a_row_reports_its_first_bad_cell_even_beside_an_absurd_amount():
+    g = grid(HEADERS + ["Type client"], ["F1", "A", "15/03/2026", 1e30, "bogus"],
+             ["F2", "B", "31/02/2026", 1e30, ""], ["F3", "C", "15/03/2026", 2e20, ""],
+             ["F4", "D", "15/03/2026", "1" + "0" * 30, ""], ["F5", "E", "15/03/2026", 12.5, ""])
+    result = parse_receivables(g)
+    assert numbers(result) == ["F5"]
+    messages = [a.message for a in result.anomalies]
+    assert messages[0].startswith("type client inconnu") and "F1" in messages[0]
+    assert messages[1].startswith("date inexistante") and "F2" in messages[1]
+    assert all(m.startswith("montant démesuré") for m in messages[2:]), messages
+    assert [a.where.cell for a in result.anomalies] == ["E2", "C3", "D4", "D5"]
+
+
+def test_equal_but_different_client_cells_take_the_first_rows_text():
+    # 1 and TRUE are equal keys; the client is read from the first row that has it
+    g = grid(HEADERS, ["F1", 1, "15/03/2026", 10.0], ["F2", True, "15/03/2026", 20.0])
+    assert [inv.client.name for inv in parse_receivables(g).invoices] == ["1", "1"]
+
+
+def test_negative_zero_amounts_keep_their_balance_sign():
+    from relance.stages import balance_on
+    g = grid(HEADERS + ["Montant réglé"], ["F1", "A", "15/03/2026", -0.0, -0.0])
+    (inv,) = parse_receivables(g).invoices
+    assert str(balance_on(inv, date(2026, 12, 1))) == "-0.00"

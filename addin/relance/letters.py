@@ -33,7 +33,7 @@ class Line(NamedTuple):
 
 
 if Line._fields != ("invoice", "stage", "balance", "paid", "days_late"):
-    raise ImportError("Line a changé : mettez à jour classify, qui fait ses lignes à la main")
+    raise RuntimeError("Line a changé : mettez à jour classify, qui fait ses lignes à la main")
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
                                      ledger.where(inv.row)))
             continue
         due = inv.due_date
-        late = (as_of - due).days if due is not None and balance > 0 and due < as_of else 0
+        late = days_late(due, as_of) if due is not None and balance > 0 else 0
         append(make(Line, (inv, stage, balance, paid_on(inv, as_of, balance), late)))
     return lines, anomalies
 
@@ -135,6 +135,7 @@ def _reminded_after(letters, ledger: Ledger, as_of: date) -> list:
 def build_letters(lines, as_of: date, settings: Settings,
                   where=lambda row: Location("", row)) -> tuple[list, list]:
     """One letter per client with second_due invoices; `where(row)` names a row in messages."""
+    lines = lines if isinstance(lines, (list, tuple)) else list(lines)  # read twice below
     by_client = defaultdict(list)
     keys = {}  # id(client) -> its key: rows share their client object, keys are computed once
     for line in lines:

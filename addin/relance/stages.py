@@ -99,7 +99,7 @@ def balance_on(invoice: Invoice, as_of: date) -> Optional[Decimal]:
     amount, paid = invoice.amount, invoice.paid
     if invoice.payment_date is None and invoice.balance_cell is None and amount is not None:
         # the usual row, first: amount less what was paid, to the cent
-        return (amount if paid is None else amount - paid).quantize(CENT, ROUND_HALF_UP)
+        return (amount - (paid or 0)).quantize(CENT, ROUND_HALF_UP)
     if invoice.payment_date is not None:
         if invoice.payment_date > as_of:
             return amount if amount is not None else invoice.balance_cell

@@ -25,6 +25,9 @@ def is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+AMOUNT_LIMIT = 10 ** 15  # no invoice is that large: a cell holding more is a typing slip
+
+
 def to_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -141,7 +144,11 @@ _SPACES = re.compile(r"[\s\u00a0\u202f\u2009'’]")
 def parse_amount(value) -> Decimal | None:
     """A number or a text amount (`1 234,56 €`, `1,234.56`, `-120,00`, `(45,00)`), to the cent."""
     number = parse_decimal(value)
-    return None if number is None else to_cents(number)
+    if number is None:
+        return None
+    if not -AMOUNT_LIMIT < number < AMOUNT_LIMIT:  # beyond, cents would overflow the sums
+        raise ValueError("montant démesuré (un million de milliards d'euros ou plus)")
+    return to_cents(number)
 
 
 def parse_decimal(value) -> Decimal | None:

@@ -17,7 +17,7 @@ from typing import Optional
 from ..journal import JOURNAL_SHEET
 from ..model import Ledger, RelanceError
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
-from .grid import Grid
+from .grid import Grid, range_bounds
 from .headers import match_row
 from .ledger import assemble, choose_receivables, find_sheet
 from .receivables import Receivables
@@ -136,11 +136,10 @@ def _load_with_openpyxl(path: Path) -> WorkbookData:
 def _receivables_table(ws):
     """The sheet's Excel table whose header row names receivables columns (a legend or a
     summary table beside it is not the ledger); None when there is none."""
-    from openpyxl.utils.cell import range_boundaries
     for table in ws.tables.values():
         if table.headerRowCount == 0:
             continue
-        min_col, min_row, max_col, _ = range_boundaries(table.ref)
+        min_col, min_row, max_col, _ = range_bounds(table.ref)
         header = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
         if len(match_row(header)) >= 3:
             return table
@@ -148,11 +147,9 @@ def _receivables_table(ws):
 
 
 def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
-    from openpyxl.utils.cell import range_boundaries
-
     table = _receivables_table(ws) if use_table else None
     if table is not None:
-        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        min_col, min_row, max_col, max_row = range_bounds(table.ref)
         max_row -= table.totalsRowCount or 0
         name = table.displayName or table.name
     else:

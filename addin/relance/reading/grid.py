@@ -1,6 +1,7 @@
 """A block of cell values as every reader hands it to the parsers: plain lists, plus where it lies."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
@@ -73,7 +74,6 @@ def column_index(letters: str) -> int:
 
 def range_bounds(ref: str) -> tuple[int, int, int, int]:
     """`B3:F120` -> (min_col, min_row, max_col, max_row); `$B$3:$F$120` and `B3` as well."""
-    import re
     parts = ref.replace("$", "").split(":")
     cells = [re.fullmatch(r"([A-Za-z]{1,3})(\d+)", part) for part in parts]
     if len(cells) not in (1, 2) or not all(cells):

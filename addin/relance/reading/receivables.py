@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
 from ..model import Anomaly, Client, Invoice, Location, RelanceError
-from ..values import (CENT, DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
+from ..values import (AMOUNT_LIMIT, CENT, DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
                       is_insolvent, parse_amount, parse_client_type, parse_date, parse_language,
                       parse_response,
                       text_date_order)
@@ -265,10 +265,10 @@ class _RowReader:
             if f not in self.columns:
                 amounts[f] = absent
                 continue
-            # a finite float (v - v == 0: not NaN nor ±inf), the usual cell, inline for speed
+            # a float of sane size (so not NaN nor ±inf either), the usual cell, inline for speed
             values = [None if v is None else Decimal(repr(v)).quantize(CENT, ROUND_HALF_UP)
-                      if type(v) is float and v - v == 0 else _other_amount(v)
-                      for v in column(f)]
+                      if type(v) is float and -AMOUNT_LIMIT < v < AMOUNT_LIMIT
+                      else _other_amount(v) for v in column(f)]
             for position in _bad(values):
                 note(position, f, values[position])
             amounts[f] = values
@@ -314,11 +314,15 @@ class _RowReader:
                     for key, i in zip(keys, indices)]
         known = self.clients
         first_row_of = dict(zip(reversed(keys), reversed(indices)))  # each key's first row
+        rows = self.grid.rows
         for key, i in first_row_of.items():
             if key not in known:
-                cells = dict(zip([f for f, _ in present], key))
+                # the cells of that first row, not the key: 1 and TRUE are equal keys
+                row = rows[i]
+                raw = tuple(None if j is None or j >= len(row) else row[j]
+                            for _, j in self.client_cols)
                 try:
-                    known[key] = self._new_client(tuple(map(cells.get, _CLIENT_FIELDS)), i)
+                    known[key] = self._new_client(raw, i)
                 except _RowError as err:
                     known[key] = _Bad(err.reason, err.value)
         out = list(map(known.__getitem__, keys))
@@ -352,7 +356,7 @@ _INVOICE_FIELDS = ("number", "client", "due_date", "amount", "invoice_date", "pa
                    "balance_cell", "payment_date", "first_reminder", "response",
                    "second_reminder", "formal_notice", "disputed", "insolvency", "row", "excluded")
 if Invoice._fields != _INVOICE_FIELDS:
-    raise ImportError("Invoice a changé : mettez à jour _RowReader.read_all")
+    raise RuntimeError("Invoice a changé : mettez à jour _RowReader.read_all")
 
 
 class _Bad(NamedTuple):
@@ -370,15 +374,12 @@ def _bad(values: list) -> list:
 def _other_amount(v):
     if v is None:
         return None
-    if type(v) is float:  # not finite
+    if type(v) is float and v - v != 0:  # NaN, ±inf
         return _Bad("montant illisible", v)
     try:
         return parse_amount(v)
     except ValueError as err:
         return _Bad(str(err), v)
-
-
-_INF = float("inf")
 
 
 def _client_text(value, number_format: str) -> str:
