@@ -214,3 +214,29 @@ def test_attention_line_and_salutation_follow_the_contact(contact, lang, attenti
 def test_letters_greet_the_named_contact(run):
     assert "Monsieur,\n" in run["texts"]["CL001"] and "agréer, Monsieur," in run["texts"]["CL001"]
     assert "Dear Mr Harcourt," in run["texts"]["CL007"]
+
+
+def test_a_credit_note_is_deducted_by_one_letter_only(sample_copy):
+    """Dupont & Fils owes 2 880,00 + 2 145,60 and holds a 350,00 credit note. The letter of
+    10 October claims the first invoice less the credit note; the letter of 1 December
+    claims the second in full: paid as asked, the two add up to what is owed."""
+    book = sample_copy
+    first, _ = run_json("generate", book, "--as-of", "2026-10-10", "--channels", "courrier")
+    (october,) = [x for x in first["letters"] if x["client_code"] == "CL001"]
+    assert october["invoices"] == ["FA-2026-0101"] and october["total"] == pytest.approx(2530.0)
+    assert "AV-2026-0007" in docx_text(october["files"]["courrier"])
+
+    wb = openpyxl.load_workbook(book)
+    journal = wb["Journal"]
+    cells = [row for row in journal.iter_rows(values_only=True) if row and "CL001" in row]
+    assert any("avoir AV-2026-0007" in str(cell) for row in cells for cell in row)
+
+    second, proc = run_json("generate", book, "--as-of", SAMPLE_DATE.isoformat(),
+                            "--channels", "courrier")
+    (december,) = [x for x in second["letters"] if x["client_code"] == "CL001"]
+    assert december["invoices"] == ["FA-2026-0102"]
+    assert december["total"] == pytest.approx(2145.60)
+    assert october["total"] + december["total"] == pytest.approx(4675.60)
+    text = docx_text(december["files"]["courrier"])
+    assert "AV-2026-0007" not in text and "2 145,60 €" in text
+    assert "avoir AV-2026-0007 déjà déduit par la 2e relance du 10/10/2026" in proc.stderr

@@ -4,6 +4,7 @@ reference date, checked against workbook/sample_invoices.csv and workbook/README
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -481,3 +482,34 @@ def test_letters_from_lines_given_once_as_an_iterator():
     from_list, _ = letters.build_letters(lines, SAMPLE_DATE, ledger.settings)
     from_iterator, _ = letters.build_letters(iter(lines), SAMPLE_DATE, ledger.settings)
     assert from_list and from_iterator == from_list
+
+
+def test_journal_cell_names_claimed_invoices_then_deducted_credit_notes():
+    from relance.journal import split_numbers, to_row
+    entry = JournalEntry(run_at=datetime(2026, 12, 1, 9, 30), as_of=date(2026, 12, 1),
+                         client_code="CL001", client="Dupont", invoices=("FA-1", "FA-2"),
+                         total=Decimal("100.00"), channel="courrier", status="généré",
+                         file="x.docx", stage="2e relance", credit_notes=("AV-3",))
+    cell = to_row(entry)[4]
+    assert cell == "FA-1, FA-2, avoir AV-3"
+    assert split_numbers(cell) == (("FA-1", "FA-2"), ("AV-3",))
+    assert split_numbers("FA-1; Avoir  AV-3 ;AVOIR-9") == (("FA-1", "AVOIR-9"), ("AV-3",))
+    recorded = recorded_second_reminders([entry], credit_notes=True)
+    assert list(recorded) == ["AV-3"] and list(recorded_second_reminders([entry])) == ["FA-1", "FA-2"]
+
+
+def test_a_credit_note_deducted_by_another_clients_letter_is_still_deducted():
+    cl, other = client(), client(name="Autre SA", code="CL999")
+    entry = JournalEntry(run_at=datetime(2026, 11, 1), as_of=ago(30), client_code="CL999",
+                         client="Autre SA", invoices=("X-1",), total=Decimal("1.00"),
+                         channel="courrier", status="généré", file="", stage="2e relance",
+                         credit_notes=("AV-1",))
+    credit = at_stage("AV-1", Stage.CREDIT_NOTE, cl, amount="-100.00")
+    result = plan(second_due("F-1", cl), credit, journal=[entry])
+    (letter,) = result.letters
+    assert letter.credit_total == Decimal("-100.00")
+    own = dataclasses.replace(entry, client_code="CL001", client="Dupont SA")
+    later = plan(second_due("F-1", cl), credit, journal=[own])
+    (letter,) = later.letters
+    assert letter.credit_total == Decimal("0.00") and not letter.credit_notes
+    assert any("AV-1 déjà déduit" in a.message for a in later.anomalies)

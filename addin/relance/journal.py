@@ -20,6 +20,7 @@ _FIELDS = ("run_at", "as_of", "client_code", "client", "invoices", "total", "cha
            "file", "stage")
 
 SECOND_REMINDER = "2e relance"
+CREDIT_NOTE_MARK = "avoir "  # before a credit note's number in `Factures`: deducted, not claimed
 CHANNELS = {"courrier": "courrier", "email": "e-mail", "sms": "sms"}  # CLI name -> journal name
 GENERATED, DRAFT, SENT = "généré", "brouillon", "envoyé"
 
@@ -29,9 +30,19 @@ _SECOND_REMINDER_KEYS = {fold(SECOND_REMINDER), "secondreminder", "seconddue", "
 
 def to_row(entry: JournalEntry) -> list:
     """The values of one journal row, in HEADERS order (dates as dates, the total as a number)."""
+    numbers = entry.invoices + tuple(CREDIT_NOTE_MARK + n for n in entry.credit_notes)
     return [entry.run_at.replace(microsecond=0), entry.as_of, entry.client_code, entry.client,
-            ", ".join(entry.invoices), float(entry.total), entry.channel, entry.status, entry.file,
+            ", ".join(numbers), float(entry.total), entry.channel, entry.status, entry.file,
             entry.stage]
+
+
+def split_numbers(cell) -> tuple[tuple, tuple]:
+    """(invoice numbers, credit notes deducted) of a `Factures` cell:
+    `FA-12, FA-13, avoir AV-2` is FA-12 and FA-13 claimed, AV-2 deducted."""
+    items = [n.strip() for n in re.split(r"[,;]", cell_text(cell)) if n.strip()]
+    mark = CREDIT_NOTE_MARK.casefold()
+    credits = tuple(n[len(mark):].strip() for n in items if n.casefold().startswith(mark))
+    return tuple(n for n in items if not n.casefold().startswith(mark)), credits
 
 
 def find_header(rows: list) -> tuple[int, dict] | None:
@@ -77,14 +88,15 @@ def parse_journal(rows: list, sheet: str = JOURNAL_SHEET, first_row: int = 1, cs
         try:
             as_of = parse_date(get("as_of"))
             run_at = get("run_at")
+            numbers = split_numbers(get("invoices"))
             entries.append(JournalEntry(
                 run_at=run_at if isinstance(run_at, datetime) else datetime.combine(
                     parse_date(run_at) or as_of, datetime.min.time()),
                 as_of=as_of,
                 client_code=cell_text(get("client_code")),
                 client=cell_text(get("client")),
-                invoices=tuple(n.strip() for n in re.split(r"[,;]", cell_text(get("invoices")))
-                               if n.strip()),
+                invoices=numbers[0],
+                credit_notes=numbers[1],
                 total=parse_amount(get("total")) or Decimal("0"),
                 channel=cell_text(get("channel")),
                 status=cell_text(get("status")),
@@ -97,14 +109,15 @@ def parse_journal(rows: list, sheet: str = JOURNAL_SHEET, first_row: int = 1, cs
     return entries, anomalies
 
 
-def recorded_second_reminders(entries) -> dict:
+def recorded_second_reminders(entries, credit_notes: bool = False) -> dict:
     """invoice number -> (client code, folded client name, date) of each second-reminder
-    document the journal records; `reminded_on` picks those of one invoice's client."""
+    document the journal records; `reminded_on` picks those of one invoice's client. With
+    `credit_notes`, the same for the credit notes those letters deducted."""
     recorded = defaultdict(list)
     for entry in entries:
         if fold(entry.stage) not in _SECOND_REMINDER_KEYS or entry.as_of is None:
             continue
-        for number in entry.invoices:
+        for number in entry.credit_notes if credit_notes else entry.invoices:
             recorded[number].append((entry.client_code.strip(), fold(entry.client), entry.as_of))
     return dict(recorded)
 
@@ -145,5 +158,6 @@ def second_reminder_entries(outputs, run_at: datetime, as_of, base) -> list:
                 run_at=run_at, as_of=as_of, client_code=letter.client.code,
                 client=letter.client.name, invoices=letter.numbers, total=letter.total,
                 channel=CHANNELS[channel], status=statuses.get(channel, GENERATED), file=shown,
-                stage=SECOND_REMINDER))
+                stage=SECOND_REMINDER,
+                credit_notes=tuple(ln.invoice.number for ln in letter.credit_notes)))
     return entries

@@ -108,7 +108,8 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
 
 def plan_run(ledger: Ledger, as_of: date) -> Plan:
     lines, anomalies = classify(ledger, as_of)
-    letters, skipped = build_letters(lines, as_of, ledger.settings, ledger.where)
+    letters, skipped = build_letters(lines, as_of, ledger.settings, ledger.where,
+                                     recorded_second_reminders(ledger.journal, credit_notes=True))
     later = _reminded_after(letters, ledger, as_of)
     return Plan(as_of, tuple(lines), tuple(letters),
                 tuple(ledger.anomalies) + tuple(anomalies) + tuple(skipped) + tuple(later))
@@ -133,8 +134,12 @@ def _reminded_after(letters, ledger: Ledger, as_of: date) -> list:
 
 
 def build_letters(lines, as_of: date, settings: Settings,
-                  where=lambda row: Location("", row)) -> tuple[list, list]:
-    """One letter per client with second_due invoices; `where(row)` names a row in messages."""
+                  where=lambda row: Location("", row), deducted=None) -> tuple[list, list]:
+    """One letter per client with second_due invoices; `where(row)` names a row in messages.
+
+    `deducted` (from the journal: credit note -> earlier second reminders that deducted it)
+    keeps a credit note from being deducted twice: a client who paid both letters would
+    otherwise have used it twice."""
     lines = lines if isinstance(lines, (list, tuple)) else list(lines)  # read twice below
     by_client = defaultdict(list)
     keys = {}  # id(client) -> its key: rows share their client object, keys are computed once
@@ -157,8 +162,13 @@ def build_letters(lines, as_of: date, settings: Settings,
         due = [ln for ln in client_lines if ln.stage is Stage.SECOND_DUE]
         if not due:
             continue
-        letter = _letter(client_lines, due, as_of, settings)
+        used = _already_deducted(client_lines, deducted or {}, as_of)
+        letter = _letter([ln for ln in client_lines if not (
+            ln.stage is Stage.CREDIT_NOTE and ln.invoice.number in used)], due, as_of, settings)
         here = where(due[0].invoice.row)
+        skipped += [Anomaly(f"{letter.client.name} : avoir {number} déjà déduit par la 2e relance "
+                            f"du {day:%d/%m/%Y} ; il n'est pas déduit de nouveau", here)
+                    for number, day in used.items()]
         skipped += [Anomaly(f"{letter.client.name} : {text}", here)
                     for text in client_warnings(letter, [ln.invoice for ln in client_lines])]
         if letter.total <= 0:
@@ -170,6 +180,19 @@ def build_letters(lines, as_of: date, settings: Settings,
         letters.append(letter)
     letters.sort(key=lambda lt: (fold(lt.client.name), lt.client.key))
     return letters, skipped
+
+
+def _already_deducted(client_lines, deducted: dict, as_of: date) -> dict:
+    """The client's open credit notes that an earlier second reminder (recorded by the as-of
+    date) already deducted: number -> date of the latest such letter."""
+    out = {}
+    for ln in client_lines:
+        if ln.stage is Stage.CREDIT_NOTE and ln.invoice.number in deducted:
+            days = [d for d in reminded_on(deducted, ln.invoice.number, ln.invoice.client)
+                    if d <= as_of]
+            if days:
+                out[ln.invoice.number] = max(days)
+    return out
 
 
 _POSTAL = (("address", "Adresse"), ("postcode", "Code postal"), ("city", "Ville"))

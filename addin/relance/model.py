@@ -216,6 +216,7 @@ class JournalEntry:
     status: str  # généré, brouillon, envoyé
     file: str
     stage: str  # e.g. "2e relance"
+    credit_notes: tuple = ()  # credit notes the letter deducted, so no later letter does again
 
 
 @dataclass(frozen=True)
