@@ -242,3 +242,16 @@ def test_a_delay_written_in_words_is_named_as_such(tmp_path):
                      settings=SETTINGS + [("Délai 2e relance", "dix jours")])
     proc = run_cli("scan", book)
     assert proc.returncode == 1 and "nombre entier de jours" in proc.stderr
+
+
+def test_wrong_check_digits_stop_the_run_naming_each_cell(tmp_path):
+    settings = [(k, v) for k, v in SETTINGS if k != "IBAN"] + [
+        ("SIREN", "814529633"), ("IBAN", "FR7630006000011234567890188")]
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")], settings=settings)
+    before = book.read_bytes()
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1, proc.stderr
+    # the settings start on row 2 under the header: four keys on rows 2-5, then SIREN on row 6 and IBAN on row 7
+    assert "cellule B6" in proc.stderr and "« SIREN » = « 814529633 »" in proc.stderr
+    assert "cellule B7" in proc.stderr and "FR7630006000011234567890188" in proc.stderr
+    assert_nothing_written(tmp_path, book, before)

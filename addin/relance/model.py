@@ -200,6 +200,8 @@ class Settings:
     pdf: bool = False
     send_email: bool = False
     present: bool = True  # False when the workbook has no `Paramètres` sheet
+    # (section, attribute) -> Location of its value cell, so a message can name the cell
+    cells: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
     if grid is None:
         return Settings(present=False)
     key_col, value_col, start = _columns(grid)
-    company, payment, smtp, top = {}, {}, {}, {}
+    company, payment, smtp, top, cells = {}, {}, {}, {}, {}
     for i in range(start, len(grid.rows)):
         key_raw = grid.value(i, key_col)
         if is_blank(key_raw):
@@ -76,7 +76,7 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
         if target is None:  # a key of the user's own (notes…): kept, ignored
             continue
         section, attr = target
-        where = grid.location(i, value_col, "Valeur")
+        where = cells[target] = grid.location(i, value_col, "Valeur")
         try:
             if section == "company":
                 company[attr] = cell_text(value).replace("\r\n", "\n")
@@ -105,7 +105,8 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
             raise RelanceError(
                 f"{where.describe()} : paramètre « {cell_text(key_raw)} », valeur "
                 f"« {cell_text(value)} » : {err}.", where) from None
-    return Settings(company=Company(**company), payment=Payment(**payment), smtp=Smtp(**smtp), **top)
+    return Settings(company=Company(**company), payment=Payment(**payment), smtp=Smtp(**smtp),
+                    cells=cells, **top)
 
 
 def _channels(value) -> tuple:
@@ -168,13 +169,15 @@ def invalid_identifiers(settings: Settings) -> list[str]:
     from stdnum import iban
     from stdnum.fr import siren, tva
     problems = []
-    checks = (("IBAN", settings.payment.iban, iban.is_valid),
-              ("SIREN", settings.company.siren, siren.is_valid),
-              ("TVA", settings.company.vat, tva.is_valid))
-    for key, value, valid in checks:
+    checks = (("IBAN", ("payment", "iban"), settings.payment.iban, iban.is_valid),
+              ("SIREN", ("company", "siren"), settings.company.siren, siren.is_valid),
+              ("TVA", ("company", "vat"), settings.company.vat, tva.is_valid))
+    for key, target, value, valid in checks:
         if value.strip() and not valid(value):
-            problems.append(f"« {key} » = « {value.strip()} » : numéro invalide (clé de contrôle "
-                            f"fausse ou longueur incorrecte)")
+            where = settings.cells.get(target)
+            cell = f"{where.describe()} : " if where is not None else ""
+            problems.append(f"{cell}« {key} » = « {value.strip()} » : numéro invalide (clé de "
+                            f"contrôle fausse ou longueur incorrecte)")
     return problems
 
 
