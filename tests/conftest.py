@@ -34,7 +34,7 @@ def sample_copy(tmp_path) -> Path:
 def run_cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
     """`relance …` as a subprocess, the way a user or a scheduled job runs it."""
     full_env = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "relance.cli", *map(str, args)], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "relance", *map(str, args)], cwd=cwd,
                           env=full_env, capture_output=True, text=True, encoding="utf-8",
                           timeout=300)
 

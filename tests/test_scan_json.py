@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import SAMPLE, SAMPLE_DATE
-from relance.cli import scan_json
+from relance.json_scan import lines_json as scan_json
 from relance.letters import Line
 from relance.model import Client, Invoice, Stage
 from relance.stages import label

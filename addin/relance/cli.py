@@ -17,7 +17,7 @@ from . import __version__
 from .formatting import money, short_date
 from .journal import CHANNELS
 from .model import RelanceError
-from .workbook_io import gc_paused, scan
+from .workbook_io import gc_paused, scan, scan_as_json
 from .stages import label
 from .values import CLIENT_TYPE_NAMES
 
@@ -154,50 +154,23 @@ def _anomaly_json(a) -> dict:
 # --- scan --------------------------------------------------------------------------------
 
 def _scan(args, as_of: date) -> int:
+    if args.json:
+        text, anomalies = scan_as_json(args.workbook, as_of)
+        _report_anomalies(args, anomalies)
+        sys.stdout.write(text)
+        sys.stdout.write("\n")
+        return 0
     plan = scan(args.workbook, as_of)
     _report_anomalies(args, plan.anomalies)
-    if args.json:
-        sys.stdout.write(scan_json(plan.lines))
-        sys.stdout.write("\n")
-    else:
-        rows = [(ln.invoice.number, ln.invoice.client.name, short_date(ln.invoice.due_date),
-                 money(ln.balance), label(ln.stage)) for ln in plan.lines]
-        _table(("N° facture", "Client", "Échéance", "Reste dû", "Étape"), rows, right={3})
-        counts = {}
-        for ln in plan.lines:
-            counts[ln.stage] = counts.get(ln.stage, 0) + 1
-        print(f"\n{len(plan.lines)} facture(s) au {short_date(as_of)} : " +
-              ", ".join(f"{label(s)} {n}" for s, n in counts.items()))
+    rows = [(ln.invoice.number, ln.invoice.client.name, short_date(ln.invoice.due_date),
+             money(ln.balance), label(ln.stage)) for ln in plan.lines]
+    _table(("N° facture", "Client", "Échéance", "Reste dû", "Étape"), rows, right={3})
+    counts = {}
+    for ln in plan.lines:
+        counts[ln.stage] = counts.get(ln.stage, 0) + 1
+    print(f"\n{len(plan.lines)} facture(s) au {short_date(as_of)} : " +
+          ", ".join(f"{label(s)} {n}" for s, n in counts.items()))
     return 0
-
-
-def scan_json(lines) -> str:
-    """The lines as one JSON array, exactly as `json.dumps` writes the list of objects
-    {invoice, client, client_code, stage, stage_label, balance, due_date, days_late, row}
-    (ensure_ascii off), but written directly: twice as fast on 100,000 lines. What repeats
-    (a client, a stage, a due date) is encoded once, found by identity."""
-    from json.encoder import encode_basestring as quote  # json's own C string encoder
-    from .model import Stage
-    stages = {id(s): f'"stage": {quote(s.value)}, "stage_label": {quote(label(s))}'
-              for s in Stage}
-    clients, days = {}, {None: "null"}
-
-    def client_json(client) -> str:
-        text = clients[id(client)] = \
-            f'"client": {quote(client.name)}, "client_code": {quote(client.code)}'
-        return text
-
-    def day_json(day) -> str:
-        text = days[day] = f'"{day.isoformat()}"'
-        return text
-
-    out = [f'{{"invoice": {quote(inv.number)}, '
-           f'{clients.get(id(inv.client)) or client_json(inv.client)}, {stages[id(ln.stage)]}, '
-           f'"balance": {float(ln.balance)!r}, '
-           f'"due_date": {days.get(inv.due_date) or day_json(inv.due_date)}, '
-           f'"days_late": {ln.days_late}, "row": {inv.row}}}'
-           for ln in lines for inv in (ln.invoice,)]
-    return "[" + ", ".join(out) + "]"
 
 
 # --- generate ----------------------------------------------------------------------------

@@ -108,11 +108,18 @@ def classify(ledger: Ledger, as_of: date) -> tuple[list, list]:
 
 def plan_run(ledger: Ledger, as_of: date) -> Plan:
     lines, anomalies = classify(ledger, as_of)
+    letters, notes = plan_letters(ledger, lines, as_of)
+    return Plan(as_of, tuple(lines), tuple(letters),
+                tuple(ledger.anomalies) + tuple(anomalies) + tuple(notes))
+
+
+def plan_letters(ledger: Ledger, lines, as_of: date) -> tuple[list, list]:
+    """The run's letters, and what to tell about them. Only the lines of clients with a
+    second_due invoice matter: `lines` may hold those alone (the ledger gives the settings,
+    the journal and the sheet's name)."""
     letters, skipped = build_letters(lines, as_of, ledger.settings, ledger.where,
                                      recorded_second_reminders(ledger.journal, credit_notes=True))
-    later = _reminded_after(letters, ledger, as_of)
-    return Plan(as_of, tuple(lines), tuple(letters),
-                tuple(ledger.anomalies) + tuple(anomalies) + tuple(skipped) + tuple(later))
+    return letters, skipped + _reminded_after(letters, ledger, as_of)
 
 
 def _reminded_after(letters, ledger: Ledger, as_of: date) -> list:

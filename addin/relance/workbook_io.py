@@ -3,12 +3,14 @@ weight of writing documents (so `relance scan` starts quickly on a large ledger)
 from __future__ import annotations
 
 import gc
+import os
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Optional
 
+from .forking import parallel_mode
 from .letters import Plan, plan_run
 from .reading import files
 from .recording import csv_journal
@@ -54,12 +56,16 @@ def gc_paused():
             gc.enable()
 
 
-def read(workbook: Path, as_of: date, out: Optional[Path] = None):
-    """The workbook's data, with the CSV journal folded in for a CSV input."""
+def read(workbook: Path, as_of: date, out: Optional[Path] = None, defer_rows: bool = False):
+    """The workbook's data, with the CSV journal folded in for a CSV input; `defer_rows`:
+    the invoice rows surveyed, not read (see files.load)."""
     with gc_paused():
-        data = files.load(workbook)
+        data = files.load(workbook, defer_rows)
     folder, root = output_dirs(workbook, data.ledger.settings.output_folder, out, as_of)
     data.ledger, journal_path = with_csv_journal(data.ledger, root)
+    if data.assembly is not None:
+        entries, anomalies = csv_journal.read(journal_path)
+        data.assembly = data.assembly.with_journal(entries, anomalies)
     return data, folder, journal_path
 
 
@@ -78,3 +84,19 @@ def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
     data, _, _ = read(Path(workbook), as_of, out)
     with gc_paused():
         return plan_run(data.ledger, as_of)
+
+
+# Below this many invoices, a forked worker costs more than it saves
+SPLIT_MIN_ROWS = 20_000
+
+
+def scan_as_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[str, tuple]:
+    """`relance scan --json`: (the JSON array of the lines, the anomalies), the rows shared
+    out with a forked worker on a large ledger (RELANCE_PARALLEL: always, never, auto)."""
+    from .json_scan import scan_json
+    data, _, _ = read(Path(workbook), as_of, out, defer_rows=True)
+    mode = parallel_mode()
+    split = mode == "always" or (mode == "auto" and (os.cpu_count() or 1) > 1 and
+                                 len(data.assembly.survey.indices) >= SPLIT_MIN_ROWS)
+    with gc_paused():
+        return scan_json(data.assembly, as_of, split)

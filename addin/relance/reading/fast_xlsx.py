@@ -12,12 +12,14 @@ file itself, so that both readers give the same answer on every workbook:
 from __future__ import annotations
 
 import posixpath
+from operator import itemgetter
 import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
+from . import sheet_pieces
 from .grid import Grid, column_index, column_letter, range_bounds
 from .headers import find_header_row, match_row
 
@@ -32,6 +34,12 @@ _NUMBERS = {int, float}  # a cell's exact type: True is a bool, not a number her
 class CalamineBook:
     """A workbook file read with calamine; `grid(name, use_table)` as the openpyxl reader."""
 
+    @classmethod
+    def open(cls, path: Path) -> "CalamineBook":
+        """The book `read_ahead` opened for this very file (same size and date), else a new one."""
+        from .ahead import take
+        return take(path) or cls(path)
+
     def __init__(self, path: Path):
         from python_calamine import CalamineWorkbook
         self.path = Path(path)
@@ -44,20 +52,44 @@ class CalamineBook:
             else EXCEL_EPOCH_1900
         self.parts = self._sheet_parts(workbook)
         self._styles = None
+        self._values = {}  # sheet name -> (values, XML bytes), until grid() takes them
 
     def close(self) -> None:
         self.zip.close()
 
-    def grid(self, name: str, use_table: bool = True) -> Grid:
-        # The sheet's XML is inflated in a thread while calamine parses: both let go of the
-        # GIL, so on two cores the second read costs nothing.
-        with ThreadPoolExecutor(1) as pool:
-            part = self.parts.get(name)
-            raw = pool.submit(self.zip.read, part) if part else None
+    def values(self, name: str) -> tuple:
+        """(calamine's values of the sheet from A1, as openpyxl gives them, the sheet's XML
+        or None): read once, kept for `grid` (a read ahead fills it before `grid` asks)."""
+        if name not in self._values:
+            self._values[name] = self._read_values(name)
+        return self._values[name]
+
+    def _read_values(self, name: str) -> tuple:
+        part = self.parts.get(name)
+        pieces = sheet_pieces.piece_count(self.zip.getinfo(part).file_size) if part else 1
+        if pieces > 1:
+            xml = self.zip.read(part)
+            cut = sheet_pieces.split_sheet_xml(xml, pieces)
+            if cut is not None:
+                from python_calamine import CalamineWorkbook
+                parts = sheet_pieces.non_sheet_parts(self.zip)
+                return sheet_pieces.read_pieces(
+                    lambda piece: CalamineWorkbook.from_filelike(
+                        sheet_pieces.piece_book(parts, part, piece)), cut, name), xml
             sheet = self.book.get_sheet_by_name(name)
-            xml = raw.result().decode("utf-8", "replace") if raw else None
+        else:
+            # The sheet's XML is inflated in a thread while calamine parses: both let go of
+            # the GIL, so on two cores the second read costs nothing.
+            with ThreadPoolExecutor(1) as pool:
+                raw = pool.submit(self.zip.read, part) if part else None
+                sheet = self.book.get_sheet_by_name(name)
+                xml = raw.result() if raw else None
         # cells from A1, as openpyxl gives them (the header search counts sheet rows)
-        values = sheet.to_python(skip_empty_area=False) if sheet.height else []
+        return (sheet.to_python(skip_empty_area=False) if sheet.height else []), xml
+
+    def grid(self, name: str, use_table: bool = True) -> Grid:
+        # the sheet's XML stays bytes: searched as such, 43 MB need not be decoded
+        values, xml = self._values.pop(name, None) or self._read_values(name)
         rows = [[None if v == "" else v for v in row] for row in values]
         if xml is not None:
             self._errors(xml, rows)
@@ -103,10 +135,11 @@ class CalamineBook:
                     posixpath.join(posixpath.dirname(part), t))
         return out
 
-    def _table(self, name: str, rows: list, sheet_xml: str):
+    def _table(self, name: str, rows: list, sheet_xml: bytes):
         """The sheet's table whose header names receivables columns (as the openpyxl reader)."""
         rels = self._rels(self.parts[name])
-        tail = sheet_xml[sheet_xml.rfind("</sheetData>"):]  # tableParts come after the cells
+        # tableParts come after the cells
+        tail = sheet_xml[sheet_xml.rfind(b"</sheetData>"):].decode("utf-8", "replace")
         for rid in re.findall(r"""<(?:\w+:)?tablePart\b[^>]*:id=["']([^"']+)["']""", tail):
             target = rels.get(rid)
             if not target:
@@ -128,16 +161,16 @@ class CalamineBook:
         return None
 
     @staticmethod
-    def _errors(xml: str, rows: list) -> None:
-        if 't="e"' not in xml and "t='e'" not in xml:
+    def _errors(xml: bytes, rows: list) -> None:
+        if b't="e"' not in xml and b"t='e'" not in xml:
             return
-        for m in re.finditer(r"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*\bt=["']e["'][^>]*>"""
-                             r"""(?:(?!</c>).)*?<v>([^<]*)</v>""", xml, re.S):
-            r, c = int(m.group(2)) - 1, column_index(m.group(1)) - 1
+        for m in re.finditer(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*\bt=["']e["'][^>]*>"""
+                             rb"""(?:(?!</c>).)*?<v>([^<]*)</v>""", xml, re.S):
+            r, c = int(m.group(2)) - 1, column_index(m.group(1).decode()) - 1
             if r < len(rows) and c < len(rows[r]):
-                rows[r][c] = _unescape(m.group(3))
+                rows[r][c] = _unescape(m.group(3).decode("utf-8", "replace"))
 
-    def _formats(self, xml: str, grid: Grid) -> None:
+    def _formats(self, xml: bytes, grid: Grid) -> None:
         """Number formats of the cells of text columns that hold numbers."""
         found = find_header_row(grid)
         if found is None:
@@ -146,17 +179,17 @@ class CalamineBook:
         data = grid.rows[header + 1:]
         narrow = min(map(len, data), default=0)  # calamine's rows are all as wide
         wanted = [j for f, j in columns.items() if f in TEXT_FIELDS and _NUMBERS & set(map(
-            type, [r[j] for r in data] if j < narrow else [r[j] for r in data if j < len(r)]))]
+            type, map(itemgetter(j), data) if j < narrow else [r[j] for r in data if j < len(r)]))]
         if not wanted:
             return
         codes = self._style_codes()
-        letters = {column_letter(grid.first_col + j): j for j in wanted}
+        letters = {column_letter(grid.first_col + j).encode(): j for j in wanted}
         formats = {}
-        for m in re.finditer(r"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*>""", xml):
+        for m in re.finditer(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*>""", xml):
             j = letters.get(m.group(1))
             if j is None:
                 continue
-            s = re.search(r"""\bs=["'](\d+)["']""", m.group(0))
+            s = re.search(rb"""\bs=["'](\d+)["']""", m.group(0))
             if s:
                 formats[(int(m.group(2)) - grid.first_row, j)] = codes.get(int(s.group(1)), "General")
         grid.formats = formats

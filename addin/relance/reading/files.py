@@ -19,7 +19,7 @@ from ..model import Ledger, RelanceError
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
 from .grid import Grid, range_bounds
 from .headers import match_row
-from .ledger import assemble, choose_receivables, find_sheet
+from .ledger import Assembly, choose_receivables, find_sheet, prepare
 from .receivables import Receivables
 from .settings import SETTINGS_SHEET
 
@@ -38,17 +38,29 @@ class WorkbookData:
     path: Path
     is_csv: bool
     journal: Optional[Grid] = None  # the Journal sheet's block, None without such a sheet
+    # with load(…, defer_rows=True): the rows still to read (`ledger` has no invoices yet,
+    # `receivables` is None), for a caller that shares the reading out
+    assembly: Optional[Assembly] = None
 
 
-def load(path: Path) -> WorkbookData:
+def _data(grid: Grid, settings: Optional[Grid], journal: Optional[Grid], path: Path,
+          is_csv: bool, defer_rows: bool) -> WorkbookData:
+    assembly = prepare(grid, settings, journal, path.name)
+    if defer_rows:
+        return WorkbookData(assembly.ledger(), None, grid, path, is_csv, journal, assembly)
+    ledger, receivables = assembly.complete()
+    return WorkbookData(ledger, receivables, grid, path, is_csv, journal)
+
+
+def load(path: Path, defer_rows: bool = False) -> WorkbookData:
     path = Path(path)
     if not path.exists():
         raise RelanceError(f"Fichier introuvable : {path}")
     if path.is_dir():
         raise RelanceError(f"{path} est un dossier, pas un classeur.")
     if path.suffix.lower() in CSV_SUFFIXES:
-        return _load_csv(path)
-    return _load_xlsx(path)
+        return _load_csv(path, defer_rows)
+    return _load_xlsx(path, defer_rows)
 
 
 def check_spreadsheet(path: Path) -> None:
@@ -81,20 +93,20 @@ def _is_encrypted(path: Path) -> bool:
         return False
 
 
-def _load_xlsx(path: Path) -> WorkbookData:
+def _load_xlsx(path: Path, defer_rows: bool = False) -> WorkbookData:
     check_spreadsheet(path)
     if os.environ.get("RELANCE_READER", "calamine") == "calamine":
         try:
-            return _load_with_calamine(path)
+            return _load_with_calamine(path, defer_rows)
         except ImportError:  # python-calamine has no wheel for this machine: openpyxl reads
             pass
-    return _load_with_openpyxl(path)
+    return _load_with_openpyxl(path, defer_rows)
 
 
-def _load_with_calamine(path: Path) -> WorkbookData:
+def _load_with_calamine(path: Path, defer_rows: bool = False) -> WorkbookData:
     from .fast_xlsx import CalamineBook
     try:
-        book = CalamineBook(path)
+        book = CalamineBook.open(path)
     except ImportError:
         raise
     except Exception as err:  # calamine's own errors: a damaged or unusual file
@@ -107,11 +119,10 @@ def _load_with_calamine(path: Path) -> WorkbookData:
         journal = book.grid(journal_name, False) if journal_name else None
     finally:
         book.close()
-    ledger, receivables = assemble(grid, settings, journal, path.name)
-    return WorkbookData(ledger, receivables, grid, path, False, journal)
+    return _data(grid, settings, journal, path, False, defer_rows)
 
 
-def _load_with_openpyxl(path: Path) -> WorkbookData:
+def _load_with_openpyxl(path: Path, defer_rows: bool = False) -> WorkbookData:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -129,8 +140,7 @@ def _load_with_openpyxl(path: Path) -> WorkbookData:
     journal_name = find_sheet(wb.sheetnames, JOURNAL_SHEET)
     settings = sheet_grid(settings_name, False) if settings_name else None
     journal = sheet_grid(journal_name, False) if journal_name else None
-    ledger, receivables = assemble(grid, settings, journal, path.name)
-    return WorkbookData(ledger, receivables, grid, path, False, journal)
+    return _data(grid, settings, journal, path, False, defer_rows)
 
 
 def _receivables_table(ws):
@@ -210,10 +220,9 @@ def _csv_grid(path: Path, name: str) -> Grid:
     return Grid(name, [[v if v.strip() else None for v in row] for row in rows], csv=True)
 
 
-def _load_csv(path: Path) -> WorkbookData:
+def _load_csv(path: Path, defer_rows: bool = False) -> WorkbookData:
     grid = _csv_grid(path, path.name)
     settings_path = next((path.parent / n for n in SETTINGS_CSV_NAMES if (path.parent / n).exists()),
                          None)
     settings = _csv_grid(settings_path, settings_path.name) if settings_path else None
-    ledger, receivables = assemble(grid, settings, None, path.name)
-    return WorkbookData(ledger, receivables, grid, path, True)
+    return _data(grid, settings, None, path, True, defer_rows)

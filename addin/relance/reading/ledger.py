@@ -5,14 +5,16 @@ row is recognised (a `Créances` sheet without a recognisable header is an error
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from ..journal import JOURNAL_SHEET, parse_journal
-from ..model import Ledger, RelanceError
+from ..model import Ledger, RelanceError, Settings
 from ..values import fold, is_blank
 from .grid import Grid
 from .headers import find_header_row
-from .receivables import Receivables, parse_receivables
+from .receivables import (Receivables, Survey, complete_receivables, read_rows,
+                          survey_receivables)
 from .settings import SETTINGS_SHEET, parse_settings, unknown_keys
 
 RECEIVABLES_SHEET = "Créances"
@@ -40,22 +42,53 @@ def choose_receivables(names: list, load: Callable[[str], Grid]) -> Grid:
         f"« Montant TTC »). Feuilles du classeur : {', '.join(f'« {n} »' for n in names) or 'aucune'}.")
 
 
-def assemble(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid],
-             source: str) -> tuple[Ledger, Receivables]:
+@dataclass(frozen=True)
+class Assembly:
+    """A ledger whose invoice rows are surveyed but not read yet: everything else is parsed
+    (settings, journal). `complete` reads the rows; a caller may read them itself, a range at
+    a time (`read_rows`), and hand the pieces back."""
+
+    survey: Survey
+    settings: Settings
+    journal: tuple
+    before: tuple  # anomalies reported before the receivables' (settings)
+    after: tuple  # and after them (journal)
+    source: str
+    sheet: str
+    csv: bool
+
+    def ledger(self, invoices=(), anomalies=()) -> Ledger:
+        return Ledger(invoices=tuple(invoices), settings=self.settings, journal=self.journal,
+                      anomalies=self.before + tuple(anomalies) + self.after,
+                      source=self.source, sheet=self.sheet, csv=self.csv)
+
+    def with_journal(self, entries, anomalies) -> "Assembly":
+        """More journal entries (journal.csv), their anomalies reported last."""
+        return replace(self, journal=self.journal + tuple(entries),
+                       after=self.after + tuple(anomalies))
+
+    def complete(self, invoices=None, failed=None) -> tuple[Ledger, Receivables]:
+        """The ledger, from the invoices and failures of every surveyed row (read here when
+        not given)."""
+        if invoices is None:
+            invoices, failed = read_rows(self.survey, 0, len(self.survey.indices))
+        parsed = complete_receivables(self.survey, invoices, failed)
+        return self.ledger(parsed.invoices, parsed.anomalies), parsed
+
+
+def prepare(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid],
+            source: str) -> Assembly:
     parsed_settings = parse_settings(settings)
     if all(is_blank(v) for row in receivables.rows for v in row):
         raise RelanceError(f"La feuille « {receivables.sheet} » de {source} est vide : aucune "
                            f"facture à lire.")
-    parsed = parse_receivables(receivables, parsed_settings.month_first_dates)
+    survey = survey_receivables(receivables, parsed_settings.month_first_dates)
     entries, journal_anomalies = ([], []) if journal is None else \
         parse_journal(journal.rows, journal.sheet, journal.first_row)
-    ledger = Ledger(
-        invoices=parsed.invoices,
-        settings=parsed_settings,
-        journal=tuple(entries),
-        anomalies=tuple(unknown_keys(settings)) + parsed.anomalies + tuple(journal_anomalies),
-        source=source,
-        sheet=receivables.sheet,
-        csv=receivables.csv,
-    )
-    return ledger, parsed
+    return Assembly(survey, parsed_settings, tuple(entries), tuple(unknown_keys(settings)),
+                    tuple(journal_anomalies), source, receivables.sheet, receivables.csv)
+
+
+def assemble(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid],
+             source: str) -> tuple[Ledger, Receivables]:
+    return prepare(receivables, settings, journal, source).complete()

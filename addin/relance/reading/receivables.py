@@ -35,7 +35,30 @@ class Receivables:
     last_index: int  # index in grid.rows of the last row read
 
 
+@dataclass(frozen=True)
+class Survey:
+    """The sheet-wide pass over the receivables, before the rows are read one by one: where the
+    columns are, the day/month order, which rows hold invoices and their numbers. Reading the
+    rows (`read_rows`) can then be shared out, a range at a time."""
+
+    grid: Grid
+    header_index: int
+    columns: dict
+    month_first: bool
+    last_index: int
+    indices: list  # grid row indexes of the invoice rows, in order
+    numbers: list  # their invoice numbers, as shown
+    skipped: dict  # grid row index -> Anomaly: rows without a number, ignored
+    notes: list  # anomalies about the sheet as a whole (unknown columns)
+    reader: "_RowReader"
+
+
 def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivables:
+    survey = survey_receivables(grid, month_first_setting)
+    return complete_receivables(survey, *read_rows(survey, 0, len(survey.indices)))
+
+
+def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     found = find_header_row(grid)
     if found is None:
         seen = headers_found(grid)
@@ -85,20 +108,33 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
                 anomalies[i] = Anomaly("ligne sans numéro de facture, ignorée", grid.location(i))
     indices = [i for p, i in enumerate(non_blank) if p not in dropped] if dropped else non_blank
     numbers = [n for p, n in enumerate(numbers) if p not in dropped] if dropped else numbers
-    reader = _RowReader(grid, columns, headers, month_first)
-    invoices, failed = reader.read_all(indices, numbers)
-    number_of = dict(zip(indices, numbers)) if failed else {}
-    for i, err in failed.items():
-        anomalies[i] = Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
-                               f"facture {number_of[i]} ignorée", err.location)
-    invoices, duplicates = _flag_duplicates(invoices, grid)
     notes = [Anomaly(f"colonnes non reconnues, ignorées : {_quote_list(ignored)} ; si l'une "
                      f"tient un champ connu (montant réglé, date de relance…), renommez-la "
                      f"(en-têtes admis : voir le README)", grid.location(header_index))] \
         if ignored else []
+    return Survey(grid, header_index, columns, month_first, last, indices, numbers, anomalies,
+                  notes, _RowReader(grid, columns, headers, month_first))
+
+
+def read_rows(survey: Survey, start: int, stop: int) -> tuple[list, dict]:
+    """The invoices of the surveyed rows [start:stop], and {grid row index: Anomaly} for the
+    rows among them that could not be read (left out)."""
+    indices, numbers = survey.indices[start:stop], survey.numbers[start:stop]
+    invoices, failed = survey.reader.read_all(indices, numbers)
+    number_of = dict(zip(indices, numbers)) if failed else {}
+    return invoices, {i: Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
+                                 f"facture {number_of[i]} ignorée", err.location)
+                      for i, err in failed.items()}
+
+
+def complete_receivables(survey: Survey, invoices: list, failed: dict) -> Receivables:
+    """The receivables from every surveyed row's reading: duplicates flagged, anomalies in
+    row order."""
+    invoices, duplicates = _flag_duplicates(invoices, survey.grid)
+    anomalies = {**survey.skipped, **failed}
     ordered = [anomalies[i] for i in sorted(anomalies)]
-    return Receivables(tuple(invoices), tuple(notes + ordered + duplicates), header_index,
-                       columns, month_first, last)
+    return Receivables(tuple(invoices), tuple(survey.notes + ordered + duplicates),
+                       survey.header_index, survey.columns, survey.month_first, survey.last_index)
 
 
 _IDENTITY = ("invoice", "client", "client_code", "amount", "paid")
