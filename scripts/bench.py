@@ -63,7 +63,7 @@ def relance(*args, env=None) -> tuple[float, int]:
             "stderr=subprocess.DEVNULL); "
             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
             " r.returncode)")
-    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "relance.cli",
+    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "relance",
                           *map(str, args)], capture_output=True, text=True, env=env, check=True)
     seconds, rss, returncode = out.stdout.split()
     if returncode != "0":

@@ -6,6 +6,7 @@ message on stderr, nothing written), 2 for wrong usage. With --json, stdout hold
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import shutil
 import sys
@@ -155,9 +156,15 @@ def _anomaly_json(a) -> dict:
 
 def _scan(args, as_of: date) -> int:
     if args.json:
-        text, anomalies = scan_as_json(args.workbook, as_of)
+        pieces, anomalies = scan_as_json(args.workbook, as_of)
         _report_anomalies(args, anomalies)
-        sys.stdout.write(text)
+        utf8 = codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8"
+        for piece in pieces:
+            if isinstance(piece, bytes) and utf8 and hasattr(sys.stdout, "buffer"):
+                sys.stdout.flush()  # UTF-8 from the worker, written as it is
+                sys.stdout.buffer.write(piece)
+            else:
+                sys.stdout.write(piece.decode("utf-8") if isinstance(piece, bytes) else piece)
         sys.stdout.write("\n")
         return 0
     plan = scan(args.workbook, as_of)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import tempfile
 import threading
 from typing import Callable, Optional
 
@@ -27,43 +28,44 @@ def available() -> bool:
 
 
 class Worker:
-    """`fn()` running in a forked child; `result()` waits for its value."""
+    """`fn()` running in a forked child; `result()` waits for its value.
+
+    The value comes back through an unlinked temporary file, the pipe only saying when it is
+    there: a reader thread draining a pipe would fight this process's own work for the GIL,
+    and a large result would then crawl across."""
 
     def __init__(self, fn: Callable[[], object]):
-        read_end, write_end = os.pipe()
-        self._data = b""
+        self._file = tempfile.TemporaryFile()
+        ready, done = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: compute, send, leave without running the parent's exit code
-            os.close(read_end)
+            os.close(ready)
             code = 1
             try:
                 data = pickle.dumps(fn(), pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(data)
+                self._file.write(data)
+                self._file.flush()
+                os.write(done, b"1")
                 code = 0
             except BaseException:  # noqa: BLE001 — the parent does the work itself
                 pass
             finally:
                 os._exit(code)
-        os.close(write_end)
-        # drained while the parent works, so that a large result never blocks the child
-        self._received = threading.Event()
-        self._reader = threading.Thread(target=self._drain, args=(read_end,), daemon=True)
-        self._reader.start()
-
-    def _drain(self, fd: int) -> None:
-        try:
-            with os.fdopen(fd, "rb") as pipe:
-                self._data = pipe.read()
-        finally:
-            self._received.set()
-        os.waitpid(self.pid, 0)  # reaped here: the caller need not wait for the child's exit
+        os.close(done)
+        self._ready = ready
 
     def result(self) -> Optional[object]:
-        """The child's value; None when it failed (exception, crash, killed). Whole data are
-        the proof of success: the child writes its result only once it has all of it."""
-        self._received.wait()
+        """The child's value; None when it failed (exception, crash, killed)."""
         try:
-            return pickle.loads(self._data) if self._data else None
-        except Exception:  # noqa: BLE001 — a truncated or damaged result: do the work here
+            ok = os.read(self._ready, 1) == b"1"  # b"" when the child ended without a value
+            os.close(self._ready)
+            if not ok:
+                return None
+            self._file.seek(0)
+            return pickle.loads(self._file.read())
+        except Exception:  # noqa: BLE001 — a damaged result: the caller does the work
             return None
+        finally:
+            self._file.close()
+            # reaped in the background: the caller need not wait for the child's exit
+            threading.Thread(target=os.waitpid, args=(self.pid, 0), daemon=True).start()

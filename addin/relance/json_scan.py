@@ -20,17 +20,19 @@ from .reading.receivables import complete_receivables, read_rows
 from .stages import label
 
 
-def scan_json(assembly: Assembly, as_of: date, split: bool) -> tuple[str, tuple]:
-    """(The JSON array of every invoice's line, the run's anomalies). `split`: share the rows
-    out with a forked worker, when it can be done safely."""
+def scan_json(assembly: Assembly, as_of: date, split: bool) -> tuple[list, tuple]:
+    """(The JSON array of every invoice's line, in pieces to write one after the other: text,
+    or UTF-8 bytes as the worker sent them; the run's anomalies). `split`: share the rows out
+    with a forked worker, when it can be done safely."""
     survey = assembly.survey
     count = len(survey.indices)
     # Duplicated numbers are flagged across the whole sheet: such a ledger is read in one go.
     if not split or count < 2 or not forking.available() or len(set(survey.numbers)) != count:
         ledger, _ = assembly.complete()
         plan = plan_run(ledger, as_of)
-        return lines_json(plan.lines), plan.anomalies
-    middle = count // 2
+        return [lines_json(plan.lines)], plan.anomalies
+    # the worker takes a little more: this process then merges and writes both halves
+    middle = count * 9 // 20
     worker = forking.Worker(lambda: _part(assembly, as_of, middle, count).shipped())
     mine = _part(assembly, as_of, 0, middle)
     theirs = worker.result() or _part(assembly, as_of, middle, count).shipped()
@@ -49,14 +51,16 @@ def scan_json(assembly: Assembly, as_of: date, split: bool) -> tuple[str, tuple]
     ledger = assembly.ledger(anomalies=parsed.anomalies)
     _, notes = plan_letters(ledger, mine.lines + more, as_of)
     anomalies = ledger.anomalies + tuple(mine.anomalies) + tuple(theirs.anomalies) + tuple(notes)
-    return "[" + ", ".join(text for text in (mine.json, theirs.json) if text) + "]", anomalies
+    if not mine.json or not theirs.json:  # a half without lines (every row unreadable)
+        return ["[" + mine.json, theirs.json, "]"], anomalies
+    return ["[" + mine.json + ", ", theirs.json, "]"], anomalies
 
 
 @dataclass
 class _Part:
     """A range of rows read, staged and written as JSON."""
 
-    json: str  # the lines' JSON objects, comma separated
+    json: object  # the lines' JSON objects, comma separated (str; UTF-8 bytes once shipped)
     failed: dict  # grid row index -> Anomaly: rows that could not be read
     anomalies: list  # lines whose stage could not be decided
     rows: list  # each line's grid row index
@@ -65,8 +69,9 @@ class _Part:
     lines: list = field(default_factory=list)  # the lines themselves (kept in this process)
 
     def shipped(self) -> "_Part":
-        """What goes back from the worker: the lines stay behind (slow to pickle)."""
-        return replace(self, lines=[])
+        """What goes back from the worker: the lines stay behind (slow to pickle), the JSON
+        goes as the bytes to write (neither decoded nor encoded again on arrival)."""
+        return replace(self, lines=[], json=self.json.encode("utf-8"))
 
 
 def _part(assembly: Assembly, as_of: date, start: int, stop: int) -> _Part:

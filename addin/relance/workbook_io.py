@@ -90,9 +90,10 @@ def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
 SPLIT_MIN_ROWS = 20_000
 
 
-def scan_as_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[str, tuple]:
-    """`relance scan --json`: (the JSON array of the lines, the anomalies), the rows shared
-    out with a forked worker on a large ledger (RELANCE_PARALLEL: always, never, auto)."""
+def scan_as_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
+    """`relance scan --json`: (the JSON array of the lines, in pieces, the anomalies), the
+    rows shared out with a forked worker on a large ledger (RELANCE_PARALLEL: always, never,
+    auto)."""
     from .json_scan import scan_json
     data, _, _ = read(Path(workbook), as_of, out, defer_rows=True)
     mode = parallel_mode()

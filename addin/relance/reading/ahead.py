@@ -29,6 +29,13 @@ def start(path) -> None:
 
     def work():
         try:
+            import zipfile
+            # First the largest sheet's XML, most likely the receivables: inflating lets go of
+            # the GIL, so it runs while the command imports the rest of Relance.
+            with zipfile.ZipFile(path) as zf:
+                sheets = [i for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
+                largest = max(sheets, key=lambda i: i.file_size, default=None)
+                inflated = {largest.filename: zf.read(largest)} if largest else {}
             from pathlib import Path
             from ..values import fold
             from .fast_xlsx import CalamineBook
@@ -37,7 +44,7 @@ def start(path) -> None:
             box["book"] = book
             name = next((n for n in book.sheetnames if fold(n) == fold(RECEIVABLES_SHEET)), None)
             if name is not None:
-                book.values(name)
+                book.parse(name, inflated.get(book.parts.get(name)))
         except Exception:  # noqa: BLE001 — reported by the normal read, if it matters
             box.pop("book", None)
 

@@ -17,6 +17,7 @@ import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Optional
 
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
 from . import sheet_pieces
@@ -36,7 +37,7 @@ class CalamineBook:
 
     @classmethod
     def open(cls, path: Path) -> "CalamineBook":
-        """The book `read_ahead` opened for this very file (same size and date), else a new one."""
+        """The book `ahead.start` opened for this very file (same size and date), else a new one."""
         from .ahead import take
         return take(path) or cls(path)
 
@@ -44,52 +45,58 @@ class CalamineBook:
         from python_calamine import CalamineWorkbook
         self.path = Path(path)
         self.book = CalamineWorkbook.from_path(str(self.path))
-        self.sheetnames = list(self.book.sheet_names)
         self.zip = zipfile.ZipFile(self.path)
+        self.sheetnames = list(self.book.sheet_names)
         workbook = self.zip.read("xl/workbook.xml").decode("utf-8", "replace")
         self.epoch = EXCEL_EPOCH_1904 if re.search(
             r"""<(?:\w+:)?workbookPr\b[^>]*\bdate1904=["'](?:1|true)["']""", workbook) \
             else EXCEL_EPOCH_1900
         self.parts = self._sheet_parts(workbook)
         self._styles = None
-        self._values = {}  # sheet name -> (values, XML bytes), until grid() takes them
+        self._parsed = {}  # sheet name -> (calamine sheets, one or pieces; the sheet's XML)
 
     def close(self) -> None:
         self.zip.close()
 
-    def values(self, name: str) -> tuple:
-        """(calamine's values of the sheet from A1, as openpyxl gives them, the sheet's XML
-        or None): read once, kept for `grid` (a read ahead fills it before `grid` asks)."""
-        if name not in self._values:
-            self._values[name] = self._read_values(name)
-        return self._values[name]
+    def parse(self, name: str, xml: Optional[bytes] = None) -> None:
+        """Have calamine parse the sheet (in pieces on a large sheet), without making Python
+        values of it yet: what a read ahead does, and all it can do without the GIL. `xml`:
+        the sheet's XML when the caller has inflated it already."""
+        if name not in self._parsed:
+            self._parsed[name] = self._parse(name, xml)
 
-    def _read_values(self, name: str) -> tuple:
+    def _parse(self, name: str, xml: Optional[bytes] = None) -> tuple:
         part = self.parts.get(name)
         pieces = sheet_pieces.piece_count(self.zip.getinfo(part).file_size) if part else 1
         if pieces > 1:
-            xml = self.zip.read(part)
+            xml = xml if xml is not None else self.zip.read(part)
             cut = sheet_pieces.split_sheet_xml(xml, pieces)
             if cut is not None:
                 from python_calamine import CalamineWorkbook
                 parts = sheet_pieces.non_sheet_parts(self.zip)
-                return sheet_pieces.read_pieces(
+                return sheet_pieces.parse_pieces(
                     lambda piece: CalamineWorkbook.from_filelike(
                         sheet_pieces.piece_book(parts, part, piece)), cut, name), xml
+            return [self.book.get_sheet_by_name(name)], xml
+        # The sheet's XML is inflated in a thread while calamine parses: both let go of
+        # the GIL, so on two cores the second read costs nothing.
+        with ThreadPoolExecutor(1) as pool:
+            raw = pool.submit(self.zip.read, part) if part else None
             sheet = self.book.get_sheet_by_name(name)
-        else:
-            # The sheet's XML is inflated in a thread while calamine parses: both let go of
-            # the GIL, so on two cores the second read costs nothing.
-            with ThreadPoolExecutor(1) as pool:
-                raw = pool.submit(self.zip.read, part) if part else None
-                sheet = self.book.get_sheet_by_name(name)
-                xml = raw.result() if raw else None
-        # cells from A1, as openpyxl gives them (the header search counts sheet rows)
+            return [sheet], (raw.result() if raw else None)
+
+    def _values(self, name: str) -> tuple:
+        """(calamine's values of the sheet from A1, as openpyxl gives them (the header search
+        counts sheet rows), the sheet's XML or None)."""
+        sheets, xml = self._parsed.pop(name, None) or self._parse(name)
+        if len(sheets) > 1:
+            return sheet_pieces.join_pieces(sheets), xml
+        sheet = sheets[0]
         return (sheet.to_python(skip_empty_area=False) if sheet.height else []), xml
 
     def grid(self, name: str, use_table: bool = True) -> Grid:
         # the sheet's XML stays bytes: searched as such, 43 MB need not be decoded
-        values, xml = self._values.pop(name, None) or self._read_values(name)
+        values, xml = self._values(name)
         rows = [[None if v == "" else v for v in row] for row in values]
         if xml is not None:
             self._errors(xml, rows)
@@ -162,7 +169,10 @@ class CalamineBook:
 
     @staticmethod
     def _errors(xml: bytes, rows: list) -> None:
-        if b't="e"' not in xml and b"t='e'" not in xml:
+        # one pass over the XML, not two: its first cell tells how it quotes attributes
+        first = xml.find(b"<c ")
+        quote = b"'" if first >= 0 and b"='" in xml[first:xml.find(b">", first)] else b'"'
+        if b"t=" + quote + b"e" + quote not in xml:
             return
         for m in re.finditer(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*\bt=["']e["'][^>]*>"""
                              rb"""(?:(?!</c>).)*?<v>([^<]*)</v>""", xml, re.S):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from itertools import repeat
+from operator import itemgetter
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from collections import defaultdict
@@ -84,17 +85,21 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     month_first = _date_order(grid, data, columns, headers, month_first_setting)
 
     inv_col = columns["invoice"]
-    non_blank = [i for i, row in zip(data, grid.rows[header_index + 1:])
-                 if ((v := row[inv_col] if inv_col < len(row) else None) is not None and
-                     (type(v) is not str or v.strip())) or not _is_blank_row(grid, i, columns)]
+    body = grid.rows[header_index + 1:]
+    cells = _column(body, inv_col)
+    non_blank = [i for i, v in zip(data, cells)
+                 if (v is not None and (type(v) is not str or v.strip()))
+                 or not _is_blank_row(grid, i, columns)]
     last = non_blank[-1] if non_blank else header_index
     anomalies = {}  # grid row index -> Anomaly, reported in row order
     rows, number_format = grid.rows, grid.number_format
-    cells = [row[inv_col] if inv_col < len(row) else None for row in map(rows.__getitem__, non_blank)]
+    if len(non_blank) < len(data):
+        cells = [cells[i - header_index - 1] for i in non_blank]
+        body = list(map(rows.__getitem__, non_blank))
     numbers = [v.strip() if type(v) is str else invoice_number(v, number_format(i, inv_col))
                for i, v in zip(non_blank, cells)]
     # Rows that may be totals or lack a number, found in one pass (`""[:1]` is in any string)
-    firsts = [row[0] if row else None for row in map(rows.__getitem__, non_blank)]
+    firsts = cells if inv_col == 0 else _column(body, 0)
     suspects = [p for p, (first, number) in enumerate(zip(firsts, numbers))
                 if number[:1] in "TtSs " or (type(first) is str and first[:1] in "TtSs ")]
     dropped = set()
@@ -135,6 +140,13 @@ def complete_receivables(survey: Survey, invoices: list, failed: dict) -> Receiv
     ordered = [anomalies[i] for i in sorted(anomalies)]
     return Receivables(tuple(invoices), tuple(survey.notes + ordered + duplicates),
                        survey.header_index, survey.columns, survey.month_first, survey.last_index)
+
+
+def _column(rows: list, j: int) -> list:
+    """Column `j` of `rows` (None where a row is too short), at C speed when all are wide."""
+    if j < min(map(len, rows), default=0):
+        return list(map(itemgetter(j), rows))
+    return [row[j] if j < len(row) else None for row in rows]
 
 
 _IDENTITY = ("invoice", "client", "client_code", "amount", "paid")
@@ -211,7 +223,7 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> bool:
         if f not in columns:
             continue
         j = columns[f]
-        cells = [row[j] if j < len(row) else None for row in grid.rows[data[0]:]] if data else []
+        cells = _column(grid.rows[data[0]:], j) if data else []
         if str not in map(type, cells):  # text dates are rare: most cells are Excel dates
             continue
         for i, value in zip(data, cells):

@@ -92,13 +92,17 @@ def non_sheet_parts(zf: zipfile.ZipFile) -> dict:
             and not info.is_dir()}
 
 
+def parse_pieces(open_piece: Callable, pieces: list, name: str) -> list:
+    """The pieces parsed side by side, as calamine sheets (no Python values made yet: see
+    `join_pieces`). `open_piece(xml)` opens a piece as a calamine workbook."""
+    with ThreadPoolExecutor(len(pieces)) as pool:
+        return list(pool.map(lambda xml: open_piece(xml).get_sheet_by_name(name), pieces))
+
+
 def read_pieces(open_piece: Callable, pieces: list, name: str) -> list:
     """calamine's values of the whole sheet from A1 (as `to_python(skip_empty_area=False)`
-    gives them), from its pieces parsed side by side. `open_piece(xml)` opens a piece as a
-    calamine workbook."""
-    with ThreadPoolExecutor(len(pieces)) as pool:
-        sheets = list(pool.map(lambda xml: open_piece(xml).get_sheet_by_name(name), pieces))
-    return join_pieces(sheets)
+    gives them), from its pieces parsed side by side."""
+    return join_pieces(parse_pieces(open_piece, pieces, name))
 
 
 def join_pieces(sheets: list) -> list:

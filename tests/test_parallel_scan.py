@@ -1,0 +1,253 @@
+"""The parallel paths of `relance scan --json` (the sheet parsed in pieces, half the rows read
+by a forked worker) give the plain path's answer, byte for byte, stdout and stderr alike."""
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from datetime import date, datetime, timedelta
+
+import openpyxl
+import pytest
+
+from conftest import SAMPLE, SAMPLE_DATE, SHARED_DATA, run_cli
+from test_readers_agree import workbooks
+
+AS_OF = date(2026, 12, 1)
+HEADERS = ["N° facture", "Code client", "Client", "Adresse", "Ville", "Échéance", "Montant TTC",
+           "Date 1ère relance", "Réponse client"]
+OVERDUE = date(2026, 9, 1)
+FIRST = date(2026, 10, 1)
+
+
+def scan(book, mode: str, as_of=AS_OF) -> tuple:
+    proc = run_cli("scan", book, "--as-of", as_of.isoformat(), "--json",
+                   env={"RELANCE_PARALLEL": mode})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_same(book, as_of=AS_OF) -> tuple:
+    plain = scan(book, "never", as_of)
+    assert plain == scan(book, "always", as_of), book
+    return plain
+
+
+def filler(n: int, start: int) -> list:
+    return [[f"N{start + k:04d}", f"Z{k % 7}", f"Filler {k % 7}", "1 rue", "Lyon",
+             date(2027, 1, 1), 100 + k, None, None] for k in range(n)]
+
+
+def build_mixed(path):
+    """Rows whose handling crosses the halves: Alpha's letter takes a credit note and an
+    overdue invoice from the second half, with another address there; Beta's credit note is in
+    the first half and its letter's invoice in the second; each half holds an unreadable amount
+    and an invoice without due date; the second half a row without a number; a totals row
+    ends the sheet."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(["Suivi des créances"])
+    ws.append(HEADERS)
+    first = [
+        ["A-1", "A1", "Alpha SARL", "1 rue A", "Paris", OVERDUE, 500, FIRST, None],
+        ["B-0", "", "Beta", "2 rue B", "Nantes", OVERDUE, -80, None, None],
+        ["X-1", "X1", "Xi", "3 rue X", "Lille", OVERDUE, "douze euros", FIRST, None],
+        ["E-1", "E1", "Eta", "4 rue E", "Metz", None, 90, FIRST, None],
+        ["R-1", "R1", "Rho", "5 rue R", "Caen", OVERDUE, 70, FIRST, "rappel promis"],
+    ] + filler(14, 0)
+    second = filler(14, 100) + [
+        ["A-2", "A1", "Alpha SARL", "9 avenue Autre", "Paris", OVERDUE, -120, None, None],
+        ["A-3", "A1", "Alpha SARL", "1 rue A", "Paris", OVERDUE, 60, None, None],
+        ["B-1", "", "beta ", "2 rue B", "Nantes", OVERDUE, 300, FIRST, None],
+        ["X-2", "X2", "Xi bis", "3 rue X", "Lille", OVERDUE, "n/a", FIRST, None],
+        ["E-2", "E2", "Eta bis", "4 rue E", "Metz", None, 40, FIRST, None],
+        [None, "C9", "Sans numéro", "6 rue S", "Pau", OVERDUE, 10, FIRST, None],
+        ["Total", None, None, None, None, None, 99999, None, None],
+    ]
+    for row in first + second:
+        ws.append(row)
+    ps = wb.create_sheet("Paramètres")
+    for row in (("Paramètre", "Valeur"), ("Raison sociale", "Testeur SARL"),
+                ("Adresse", "1 rue du Test"), ("Code postal", "75001"), ("Ville", "Paris"),
+                ("IBAN", "FR7630006000011234567890189")):
+        ps.append(row)
+    wb.save(path)
+    return path
+
+
+def test_plain_and_parallel_scans_agree_on_every_test_workbook(tmp_path):
+    for book in workbooks(tmp_path):
+        assert assert_same(book, SAMPLE_DATE)[0] == 0
+
+
+def test_rows_handled_across_the_halves_give_the_same_answer(tmp_path):
+    code, out, err = assert_same(build_mixed(tmp_path / "mixed.xlsx"))
+    assert code == 0
+    lines = {ln["invoice"]: ln for ln in json.loads(out)}
+    assert lines["A-1"]["stage"] == "second_due" and lines["B-1"]["stage"] == "second_due"
+    assert "X-1" not in lines and "X-2" not in lines and "Total" not in lines
+    # what the run says names rows of both halves, in row order
+    assert err.index("« douze euros »") < err.index("« n/a »")
+    assert err.index("facture E-1 : échéance manquante") < err.index("facture E-2 : échéance")
+    assert "ligne sans numéro de facture" in err
+    assert "adresse différent selon les lignes (3, 36)" in err  # Alpha: rows of both halves
+
+
+def test_the_same_client_in_both_halves_gets_one_letter_with_all_its_rows(tmp_path):
+    """What the scans above compare is worth comparing: letters that take rows of both halves."""
+    book = build_mixed(tmp_path / "mixed.xlsx")
+    proc = run_cli("generate", book, "--as-of", AS_OF.isoformat(), "--dry-run", "--json",
+                   env={"RELANCE_PARALLEL": "always"})
+    letters = {lt["client"]: lt for lt in json.loads(proc.stdout)["letters"]}
+    assert letters["Alpha SARL"]["invoices"] == ["A-1"]
+    assert letters["Alpha SARL"]["total"] == 380.0  # 500 less the credit note of the 2nd half
+    assert letters["Beta"]["total"] == 220.0  # 300 less the credit note of the 1st half
+
+
+def test_a_journal_and_a_second_scan_agree_too(tmp_path):
+    """Second reminders recorded by a run (the journal, the dates written) are read alike:
+    an earlier as-of date is told of reminders already recorded after it."""
+    book = build_mixed(tmp_path / "mixed.xlsx")
+    assert run_cli("generate", book, "--as-of", AS_OF.isoformat(), "--channels", "courrier",
+                   "--out", tmp_path / "out").returncode == 0
+    assert "déjà enregistrée" in assert_same(book, AS_OF - timedelta(days=1))[2]
+    wb = openpyxl.load_workbook(book)  # A-3 (second half) reminded once since: a new letter
+    wb["Créances"]["H37"] = FIRST
+    wb.save(book)
+    code, _, err = assert_same(book, AS_OF + timedelta(days=40))
+    assert code == 0 and "avoir A-2 déjà déduit" in err
+
+
+def test_duplicated_numbers_are_read_in_one_go_with_the_same_answer(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(HEADERS)
+    for row in filler(10, 0) + filler(10, 0):
+        ws.append(row)
+    wb.save(tmp_path / "dup.xlsx")
+    code, _, err = assert_same(tmp_path / "dup.xlsx")
+    assert code == 0 and "en double" in err
+
+
+def test_a_csv_export_and_the_public_sample_agree(tmp_path):
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n" + "".join(
+        f"F{k};Client {k % 5};01/09/2026;{100 + k},50;01/10/2026\n" for k in range(30)),
+        encoding="utf-8")
+    assert assert_same(csv_path)[0] == 0
+    public = SHARED_DATA / "ar-public-sample.csv"
+    if public.exists():
+        shutil.copy(public, tmp_path / "public.csv")
+        assert assert_same(tmp_path / "public.csv")[0] in (0, 1)
+
+
+def test_a_failed_worker_leaves_the_work_to_this_process(monkeypatch, tmp_path):
+    """Whatever happens to the worker, the answer is the same: this process reads its half."""
+    from relance import forking, json_scan
+    from relance.workbook_io import read
+
+    book = build_mixed(tmp_path / "mixed.xlsx")
+    plain_pieces, plain_notes = json_scan.scan_json(
+        read(book, AS_OF, defer_rows=True)[0].assembly, AS_OF, split=False)
+
+    class Lost:  # a worker that crashed, or whose result came back damaged
+        def __init__(self, fn):
+            pass
+
+        def result(self):
+            return None
+
+    class InProcess:  # a worker's result, through pickle as from a real one
+        def __init__(self, fn):
+            self.value = pickle.loads(pickle.dumps(fn()))
+
+        def result(self):
+            return self.value
+
+    monkeypatch.setattr(forking, "available", lambda: True)
+    for worker in (Lost, InProcess):
+        monkeypatch.setattr(forking, "Worker", worker)
+        pieces, notes = json_scan.scan_json(read(book, AS_OF, defer_rows=True)[0].assembly,
+                                            AS_OF, split=True)
+        text = "".join(p.decode() if isinstance(p, bytes) else p for p in pieces)
+        assert text == "".join(plain_pieces) and notes == plain_notes, worker
+
+
+WORKER_SCRIPT = """
+import os, sys
+from relance import forking
+kind = sys.argv[1]
+def work():
+    if kind == "raise":
+        raise ValueError("boom")
+    if kind == "die":
+        os._exit(3)
+    return {"big": "é" * 5_000_000, "pid": os.getpid()}
+assert forking.available()
+value = forking.Worker(work).result()
+if value is None:
+    print("None")
+else:
+    print(len(value["big"]), value["pid"] != os.getpid())
+"""
+
+
+@pytest.mark.parametrize("kind, expected", [("ok", "5000000 True"), ("raise", "None"),
+                                            ("die", "None")])
+def test_a_forked_worker_sends_its_value_or_nothing(kind, expected):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, kind], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected
+
+
+def test_no_fork_while_another_thread_runs():
+    import threading
+    from relance import forking
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not forking.available()
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_sample_workbook_agrees():
+    assert assert_same(SAMPLE, SAMPLE_DATE)[0] == 0
+
+
+def test_a_workbook_written_as_excel_writes_one_agrees_in_every_reader(tmp_path):
+    """Shared strings, an Excel table below a title, numbers formatted as codes: the plain and
+    the parallel paths, and the openpyxl reader, all say the same."""
+    import xlsxwriter
+    path = tmp_path / "excel-like.xlsx"
+    with xlsxwriter.Workbook(str(path)) as wb:
+        ws = wb.add_worksheet("Créances")
+        day = wb.add_format({"num_format": "dd/mm/yyyy"})
+        code = wb.add_format({"num_format": "000000"})
+        ws.write_string(0, 0, "Relances de décembre")
+        rows = []
+        for r in range(60):
+            rows.append([r + 1, f"C{r % 6}", f"Client {r % 6} & fils", OVERDUE, 100.5 + r,
+                         FIRST if r % 3 else None])
+        ws.add_table(2, 1, 2 + len(rows), 6, {"name": "TCreances", "columns": [
+            {"header": h} for h in ("N° facture", "Code client", "Client", "Échéance",
+                                    "Montant TTC", "Date 1ère relance")]})
+        for i, row in enumerate(rows, start=3):
+            ws.write_number(i, 1, row[0], code)
+            ws.write_string(i, 2, row[1])
+            ws.write_string(i, 3, row[2])
+            ws.write_datetime(i, 4, datetime.combine(row[3], datetime.min.time()), day)
+            ws.write_number(i, 5, row[4])
+            if row[5]:
+                ws.write_datetime(i, 6, datetime.combine(row[5], datetime.min.time()), day)
+    plain = assert_same(path)
+    assert plain[0] == 0 and '"invoice": "000001"' in plain[1]
+    proc = run_cli("scan", path, "--as-of", AS_OF.isoformat(), "--json",
+                   env={"RELANCE_READER": "openpyxl"})
+    assert (proc.returncode, proc.stdout, proc.stderr) == plain

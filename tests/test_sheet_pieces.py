@@ -1,0 +1,178 @@
+"""A sheet read in pieces gives calamine's values of the sheet read whole; the read ahead and
+the light entry point never change what the command says."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date, datetime
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+
+from conftest import SAMPLE, run_cli
+from relance.launcher import workbook_argument
+from relance.reading import ahead, sheet_pieces
+
+PART = "xl/worksheets/sheet1.xml"
+
+
+def book_bytes(fill) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    fill(ws)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def irregular(ws):
+    """Title rows, blank rows inside, a block starting in column B, rows of every width,
+    every kind of value."""
+    ws["A1"] = "Suivi"
+    for r in range(3, 60):
+        if r % 11 == 0:
+            continue  # a blank row
+        width = 2 + r % 7
+        for c in range(2, 2 + width):
+            ws.cell(r, c, [f"t{r}-{c}", r * 1.5, date(2026, 1, 1 + r % 28), r % 2 == 0,
+                           datetime(2026, 3, 1, r % 24, 30), -r, None][(r + c) % 7])
+    ws["Z40"] = "far right"
+    ws.cell(58, 3).number_format = "000000"
+
+
+def sparse_start(ws):
+    """Nothing before row 30, nor left of column D."""
+    for r in range(30, 80):
+        ws.cell(r, 4, f"x{r}")
+        ws.cell(r, 6, r)
+
+
+def sheet_xml_and_parts(data: bytes):
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    return zf.read(PART), sheet_pieces.non_sheet_parts(zf)
+
+
+def whole(parts, xml):
+    sheet = CalamineWorkbook.from_filelike(sheet_pieces.piece_book(parts, PART, xml)) \
+        .get_sheet_by_name("Créances")
+    return sheet.to_python(skip_empty_area=False) if sheet.height else []
+
+
+def in_pieces(parts, xml, count):
+    cut = sheet_pieces.split_sheet_xml(xml, count)
+    if cut is None:
+        return None
+    return sheet_pieces.read_pieces(
+        lambda piece: CalamineWorkbook.from_filelike(sheet_pieces.piece_book(parts, PART, piece)),
+        cut, "Créances")
+
+
+def variants(xml: bytes) -> dict:
+    """The sheet as written, and as other writers write it: cells without their reference."""
+    return {"as written": xml,
+            "cells without reference": re.sub(rb'<c r="[A-Z]+\d+"', b"<c", xml)}
+
+
+@pytest.mark.parametrize("fill", [irregular, sparse_start])
+def test_pieces_give_the_values_of_one_read(fill):
+    xml, parts = sheet_xml_and_parts(book_bytes(fill))
+    for name, variant in variants(xml).items():
+        expected = whole(parts, variant)
+        assert expected, name
+        for count in range(2, 9):
+            assert in_pieces(parts, variant, count) == expected, (name, count)
+
+
+def test_pieces_of_the_sample_and_of_a_shared_strings_workbook(tmp_path):
+    """Every sheet of the sample; and a workbook written as Excel writes one (text in shared
+    strings, dates as styled serial numbers, a formula with its cached value), by xlsxwriter."""
+    import xlsxwriter
+    from relance.reading.fast_xlsx import CalamineBook
+    path = tmp_path / "excel-like.xlsx"
+    with xlsxwriter.Workbook(str(path)) as wb:
+        ws = wb.add_worksheet("Créances")
+        day = wb.add_format({"num_format": "dd/mm/yyyy"})
+        ws.write_row(1, 0, ["N° facture", "Client", "Échéance", "Montant TTC", "Double"])
+        for r in range(2, 400):
+            ws.write_string(r, 0, f"F{r:05d}")
+            ws.write_string(r, 1, f"Client {r % 13} & fils <SA>")
+            ws.write_datetime(r, 2, datetime(2026, 1 + r % 12, 1 + r % 28), day)
+            ws.write_number(r, 3, r * 10.25)
+            ws.write_formula(r, 4, f"=D{r + 1}*2", None, r * 20.5)
+    for book_path in (SAMPLE, path):
+        zf = zipfile.ZipFile(book_path)
+        parts = sheet_pieces.non_sheet_parts(zf)
+        book = CalamineBook(book_path)
+        wb = CalamineWorkbook.from_path(str(book_path))
+        for name, part in book.parts.items():
+            xml = zf.read(part)
+            sheet = wb.get_sheet_by_name(name)
+            expected = sheet.to_python(skip_empty_area=False) if sheet.height else []
+            for count in (2, 3, 7):
+                cut = sheet_pieces.split_sheet_xml(xml, count)
+                if cut is None:
+                    continue
+                got = sheet_pieces.read_pieces(lambda piece: CalamineWorkbook.from_filelike(
+                    sheet_pieces.piece_book(parts, part, piece)), cut, name)
+                assert got == expected, (book_path.name, name, count)
+    assert "xl/sharedStrings.xml" in sheet_pieces.non_sheet_parts(zipfile.ZipFile(path))
+
+
+def test_a_sheet_that_cannot_be_cut_safely_is_read_whole():
+    xml, _ = sheet_xml_and_parts(book_bytes(irregular))
+    assert sheet_pieces.split_sheet_xml(xml, 1) is None
+    # rows placed by counting, not by their number: a cut would move them
+    assert sheet_pieces.split_sheet_xml(re.sub(rb'<row r="\d+"', b"<row", xml), 2) is None
+    assert sheet_pieces.split_sheet_xml(xml.replace(b"<sheetData>", b"<x:sheetData>"), 2) is None
+    one_row, _ = sheet_xml_and_parts(book_bytes(lambda ws: ws.append(["seul"])))
+    assert sheet_pieces.split_sheet_xml(one_row, 2) is None
+
+
+def test_how_many_pieces(monkeypatch):
+    monkeypatch.setenv("RELANCE_PARALLEL", "never")
+    assert sheet_pieces.piece_count(100_000_000, cores=8) == 1
+    monkeypatch.setenv("RELANCE_PARALLEL", "always")
+    assert sheet_pieces.piece_count(10, cores=1) == 2
+    monkeypatch.delenv("RELANCE_PARALLEL")
+    assert sheet_pieces.piece_count(1_000_000, cores=2) == 1  # small: one read is quick
+    assert sheet_pieces.piece_count(40_000_000, cores=1) == 1  # one core: nothing to share
+    assert sheet_pieces.piece_count(40_000_000, cores=2) == 4
+    assert sheet_pieces.piece_count(9_000_000, cores=2) == 2
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["scan", "b.xlsx", "--json"], "b.xlsx"),
+    (["--debug", "generate", "--as-of", "2026-12-01", "b.xlsx"], "b.xlsx"),
+    (["generate", "--channels", "courrier", "--out", "o", "b.xlsm"], "b.xlsm"),
+    (["scan", "--", "-b.xlsx"], "-b.xlsx"),
+    (["scan"], None), (["--version"], None), (["autre", "b.xlsx"], None), ([], None),
+])
+def test_the_entry_point_finds_the_workbook_argument(args, expected):
+    assert workbook_argument(args) == expected
+
+
+def test_a_read_ahead_is_used_only_for_the_very_file_it_read(tmp_path):
+    import os
+    import shutil
+    book = tmp_path / "b.xlsx"
+    shutil.copy(SAMPLE, book)
+    ahead.start(book)
+    taken = ahead.take(book)
+    assert taken is not None and "Créances" in taken._parsed
+    assert ahead.take(book) is None  # taken once
+    ahead.start(book)
+    os.utime(book, ns=(1, 1))  # changed since: read again
+    assert ahead.take(book) is None
+
+
+def test_a_read_ahead_of_a_damaged_file_leaves_the_message_unchanged(tmp_path):
+    bad = tmp_path / "faux.xlsx"
+    bad.write_text("pas un classeur", encoding="utf-8")
+    ahead.start(bad)
+    assert ahead.take(bad) is None
+    proc = run_cli("scan", bad, "--json")
+    assert proc.returncode == 1 and "faux.xlsx n'est pas un classeur Excel" in proc.stderr
+    assert proc.stdout == ""
