@@ -82,8 +82,13 @@ def test_pieces_give_the_values_of_one_read(fill):
     for name, variant in variants(xml).items():
         expected = whole(parts, variant)
         assert expected, name
+        as_grids_want = [[None if v == "" else v for v in row] for row in expected]
         for count in range(2, 9):
             assert in_pieces(parts, variant, count) == expected, (name, count)
+            pieces = sheet_pieces.Pieces(lambda piece: CalamineWorkbook.from_filelike(
+                sheet_pieces.piece_book(parts, PART, piece)),
+                sheet_pieces.split_sheet_xml(variant, count), "Créances", workers=2)
+            assert sheet_pieces.join_pieces(pieces.sheets(), empty=None) == as_grids_want
 
 
 def test_pieces_of_the_sample_and_of_a_shared_strings_workbook(tmp_path):
@@ -162,6 +167,7 @@ def test_a_read_ahead_is_used_only_for_the_very_file_it_read(tmp_path):
     ahead.start(book)
     taken = ahead.take(book)
     assert taken is not None and "Créances" in taken._parsed
+    taken.grid("Créances")  # its pieces' threads end with it
     assert ahead.take(book) is None  # taken once
     ahead.start(book)
     os.utime(book, ns=(1, 1))  # changed since: read again

@@ -31,8 +31,7 @@ def scan_json(assembly: Assembly, as_of: date, split: bool) -> tuple[list, tuple
         ledger, _ = assembly.complete()
         plan = plan_run(ledger, as_of)
         return [lines_json(plan.lines)], plan.anomalies
-    # the worker takes a little more: this process then merges and writes both halves
-    middle = count * 9 // 20
+    middle = count // 2
     worker = forking.Worker(lambda: _part(assembly, as_of, middle, count).shipped())
     mine = _part(assembly, as_of, 0, middle)
     theirs = worker.result() or _part(assembly, as_of, middle, count).shipped()

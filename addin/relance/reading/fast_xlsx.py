@@ -66,6 +66,7 @@ class CalamineBook:
             self._parsed[name] = self._parse(name, xml)
 
     def _parse(self, name: str, xml: Optional[bytes] = None) -> tuple:
+        """(sheet_pieces.Pieces, or the calamine sheet read whole; the sheet's XML or None)."""
         part = self.parts.get(name)
         pieces = sheet_pieces.piece_count(self.zip.getinfo(part).file_size) if part else 1
         if pieces > 1:
@@ -74,30 +75,29 @@ class CalamineBook:
             if cut is not None:
                 from python_calamine import CalamineWorkbook
                 parts = sheet_pieces.non_sheet_parts(self.zip)
-                return sheet_pieces.parse_pieces(
+                return sheet_pieces.Pieces(
                     lambda piece: CalamineWorkbook.from_filelike(
                         sheet_pieces.piece_book(parts, part, piece)), cut, name), xml
-            return [self.book.get_sheet_by_name(name)], xml
+            return self.book.get_sheet_by_name(name), xml
         # The sheet's XML is inflated in a thread while calamine parses: both let go of
         # the GIL, so on two cores the second read costs nothing.
         with ThreadPoolExecutor(1) as pool:
             raw = pool.submit(self.zip.read, part) if part else None
             sheet = self.book.get_sheet_by_name(name)
-            return [sheet], (raw.result() if raw else None)
+            return sheet, (raw.result() if raw else None)
 
-    def _values(self, name: str) -> tuple:
-        """(calamine's values of the sheet from A1, as openpyxl gives them (the header search
-        counts sheet rows), the sheet's XML or None)."""
-        sheets, xml = self._parsed.pop(name, None) or self._parse(name)
-        if len(sheets) > 1:
-            return sheet_pieces.join_pieces(sheets), xml
-        sheet = sheets[0]
-        return (sheet.to_python(skip_empty_area=False) if sheet.height else []), xml
+    def _rows(self, name: str) -> tuple:
+        """(The sheet's cells from A1, as openpyxl gives them (the header search counts sheet
+        rows; an empty cell is None), the sheet's XML or None)."""
+        parsed, xml = self._parsed.pop(name, None) or self._parse(name)
+        if isinstance(parsed, sheet_pieces.Pieces):
+            return sheet_pieces.join_pieces(parsed.sheets(), empty=None), xml
+        values = parsed.to_python(skip_empty_area=False) if parsed.height else []
+        return [[None if v == "" else v for v in row] for row in values], xml
 
     def grid(self, name: str, use_table: bool = True) -> Grid:
         # the sheet's XML stays bytes: searched as such, 43 MB need not be decoded
-        values, xml = self._values(name)
-        rows = [[None if v == "" else v for v in row] for row in values]
+        rows, xml = self._rows(name)
         if xml is not None:
             self._errors(xml, rows)
         table = self._table(name, rows, xml) if use_table and xml else None

@@ -92,30 +92,50 @@ def non_sheet_parts(zf: zipfile.ZipFile) -> dict:
             and not info.is_dir()}
 
 
-def parse_pieces(open_piece: Callable, pieces: list, name: str) -> list:
-    """The pieces parsed side by side, as calamine sheets (no Python values made yet: see
-    `join_pieces`). `open_piece(xml)` opens a piece as a calamine workbook."""
-    with ThreadPoolExecutor(len(pieces)) as pool:
-        return list(pool.map(lambda xml: open_piece(xml).get_sheet_by_name(name), pieces))
+class Pieces:
+    """The pieces of a sheet being parsed by calamine, one thread per core; `sheets()` gives
+    them in sheet order, each as soon as it is parsed, so that making Python values of the
+    first ones overlaps the parsing of the last ones."""
+
+    def __init__(self, open_piece: Callable, pieces: list, name: str,
+                 workers: Optional[int] = None):
+        self._pool = ThreadPoolExecutor(workers or min(len(pieces), os.cpu_count() or 1))
+        self._futures = [self._pool.submit(lambda xml=xml: open_piece(xml).get_sheet_by_name(name))
+                         for xml in pieces]
+
+    def sheets(self):
+        try:
+            for future in self._futures:
+                yield future.result()
+        finally:
+            self._pool.shutdown(wait=True)  # no thread left behind (a fork may follow)
 
 
 def read_pieces(open_piece: Callable, pieces: list, name: str) -> list:
     """calamine's values of the whole sheet from A1 (as `to_python(skip_empty_area=False)`
     gives them), from its pieces parsed side by side."""
-    return join_pieces(parse_pieces(open_piece, pieces, name))
+    return join_pieces(Pieces(open_piece, pieces, name).sheets())
 
 
-def join_pieces(sheets: list) -> list:
+def join_pieces(sheets, empty="") -> list:
     """The pieces' values as one block from A1: each piece placed at its own position, rows
-    between them blank, every row as wide as the widest piece (as one read gives them)."""
-    placed = [(s.start, s.to_python(skip_empty_area=True)) for s in sheets if s.height]
+    between them blank, every row as wide as the widest piece (as one read gives them).
+    `empty`: what an empty cell holds (calamine's "", or None as the grids want it, put
+    there piece by piece as they come)."""
+    placed = []
+    for sheet in sheets:
+        if sheet.height:
+            values = sheet.to_python(skip_empty_area=True)
+            if empty is None:
+                values = [[None if v == "" else v for v in row] for row in values]
+            placed.append((sheet.start, values))
     width = max((col + len(values[0]) for (_, col), values in placed if values), default=0)
     rows = []
     for (row, col), values in placed:
-        rows.extend([""] * width for _ in range(row - len(rows)))
-        right = [""] * (width - col - len(values[0]))
+        rows.extend([empty] * width for _ in range(row - len(rows)))
+        right = [empty] * (width - col - len(values[0]))
         if right:
             for v in values:
                 v.extend(right)
-        rows.extend([[""] * col + v for v in values] if col else values)
+        rows.extend([[empty] * col + v for v in values] if col else values)
     return rows
