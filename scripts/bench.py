@@ -159,7 +159,7 @@ def main(argv=None) -> int:
                   for _ in range(3 if args.smoke else 5)]
         calamine, scan, plain_scan = (min(r[k] for r in rounds) for k in range(3))
         rows_out.append(("Lecture", f"calamine seul : {calamine:.2f} s ({rows} lignes)",
-                         f"relance scan --json : {scan:.2f} s (sur un cœur : {plain_scan:.2f} s)",
+                         f"relance scan --json : {scan:.2f} s (sans partage : {plain_scan:.2f} s)",
                          f"× {scan / calamine:.2f} (× {plain_scan / calamine:.2f})"))
         timings = [stage_time(big) for _ in range(3)]
         read, stages, lines = (min(t[k] for t in timings) for k in range(3))
