@@ -90,7 +90,7 @@ def test_rows_handled_across_the_halves_give_the_same_answer(tmp_path):
     assert err.index("« douze euros »") < err.index("« n/a »")
     assert err.index("facture E-1 : échéance manquante") < err.index("facture E-2 : échéance")
     assert "ligne sans numéro de facture" in err
-    assert "adresse différent selon les lignes (3, 36)" in err  # Alpha: rows of both halves
+    assert "adresse différente selon les lignes (3, 36)" in err  # Alpha: rows of both halves
 
 
 def test_the_same_client_in_both_halves_gets_one_letter_with_all_its_rows(tmp_path):

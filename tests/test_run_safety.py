@@ -251,7 +251,7 @@ def test_missing_postal_address_and_disagreeing_rows_are_flagged(tmp_path):
     book = make_book(tmp_path / "b.xlsx", rows, headers=headers)
     proc = run_cli("generate", book, "--as-of", "2026-12-01", "--dry-run")
     assert "Client B : adresse postale incomplète" in proc.stderr
-    assert "Client A : adresse différent selon les lignes (2, 3)" in proc.stderr
+    assert "Client A : adresse différente selon les lignes (2, 3)" in proc.stderr
 
 
 def test_two_workbooks_sharing_an_output_folder_never_replace_each_others_letters(tmp_path):
@@ -278,3 +278,17 @@ def test_an_interrupted_runs_letter_is_replaced_by_the_next_run_not_duplicated(t
     assert again[0]["files"]["courrier"] == str(path) == dry[0]["files"]["courrier"]
     assert sorted(p.name for p in path.parent.glob("*.docx")
                   if "toutes les lettres" not in p.name) == [path.name]
+
+
+def test_a_workbook_open_in_libreoffice_is_refused_with_advice(sample_copy, tmp_path):
+    """LibreOffice keeps `.~lock.name#` beside an open workbook, as Excel keeps `~$name`."""
+    from conftest import SAMPLE_DATE, run_cli
+    lock = sample_copy.with_name(f".~lock.{sample_copy.name}#")
+    lock.write_text(",moi,poste,03.12.2026 10:00,file:///home/moi/.config/libreoffice/4;")
+    before = sample_copy.read_bytes()
+    proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                   "--out", tmp_path / "out")
+    assert proc.returncode == 1
+    assert "ouvert dans Excel ou LibreOffice" in proc.stderr and lock.name in proc.stderr
+    assert "supprimez ce fichier" in proc.stderr
+    assert sample_copy.read_bytes() == before and not (tmp_path / "out").exists()

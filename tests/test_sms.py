@@ -57,9 +57,10 @@ def test_valid_mobiles(raw, country, expected):
     ("+33 4 77 32 19 05", "France", "numéro fixe : pas de SMS"),
     ("+44 161 496 0732", "Royaume-Uni", "numéro fixe : pas de SMS"),
     ("020 7946 0018", "Royaume-Uni", "numéro fixe : pas de SMS"),
-    ("12345", "France", "numéro invalide"),
-    ("06 12 34", "France", "numéro invalide"),
-    ("pas de portable", "France", "numéro invalide"),
+    ("12345", "France", "numéro invalide (trop court ou trop long)"),
+    ("06 12 34", "France", "numéro invalide (trop court ou trop long)"),
+    ("pas de portable", "France", "numéro invalide (illisible)"),
+    ("06 39 98 07 64", "France", "numéro invalide (plage non attribuée : ce numéro n'existe pas)"),
     ("", "France", "pas de numéro de téléphone"),
 ])
 def test_not_mobiles(raw, country, reason):

@@ -135,8 +135,8 @@ def _reminded_after(letters, ledger: Ledger, as_of: date) -> list:
             if later:
                 out.append(Anomaly(
                     f"facture {inv.number} : une 2e relance est déjà enregistrée le "
-                    f"{max(later):%d/%m/%Y}, après la date de référence ; elle est relancée "
-                    f"de nouveau à la date du {as_of:%d/%m/%Y}", ledger.where(inv.row)))
+                    f"{max(later):%d/%m/%Y}, après la date de référence ; au {as_of:%d/%m/%Y}, "
+                    f"elle est de nouveau à relancer", ledger.where(inv.row)))
     return out
 
 
@@ -203,7 +203,8 @@ def _already_deducted(client_lines, deducted: dict, as_of: date) -> dict:
 
 
 _POSTAL = (("address", "Adresse"), ("postcode", "Code postal"), ("city", "Ville"))
-_CONFLICTS = (("name", "nom"), ("address", "adresse"), ("email", "e-mail"))
+_CONFLICTS = (("name", "nom différent"), ("address", "adresse différente"),
+              ("email", "e-mail différent"))
 
 
 def client_warnings(letter: Letter, rows: list) -> list:
@@ -222,8 +223,8 @@ def client_warnings(letter: Letter, rows: list) -> list:
                 seen[value.casefold()] = inv.row
         if len(seen) > 1:
             listed = ", ".join(str(r) for r in seen.values())
-            texts.append(f"{label} différent selon les lignes ({listed}) : celui de la ligne "
-                         f"{min(seen.values())} est utilisé")
+            texts.append(f"{label} selon les lignes ({listed}) : la valeur de la ligne "
+                         f"{min(seen.values())} est retenue")
     return texts
 
 

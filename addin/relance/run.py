@@ -167,8 +167,10 @@ def _refuse_if_open_in_excel(workbook: Path) -> None:
     lock = excel_lock_file(workbook)
     if lock is not None:
         raise RelanceError(
-            f"Le classeur {workbook.name} est ouvert dans Excel (fichier {lock.name} présent) : "
-            f"fermez-le puis relancez la commande. Rien n'a été écrit.")
+            f"Le classeur {workbook.name} est ouvert dans Excel ou LibreOffice (fichier "
+            f"{lock.name} présent à côté) : fermez-le puis relancez la commande. Rien n'a été "
+            f"écrit. S'il n'est ouvert nulle part (le tableur s'est arrêté brutalement), "
+            f"supprimez ce fichier {lock.name}, puis relancez.")
 
 
 def _stamp(path: Path):

@@ -33,9 +33,10 @@ def output_dirs(workbook: Path, output_folder: str, out: Optional[Path], as_of: 
 
 
 def excel_lock_file(workbook: Path) -> Optional[Path]:
-    """Excel's owner file `~$name.xlsx` while the workbook is open (it keeps the last name
-    characters when the name is long)."""
-    for name in (f"~${workbook.name}", f"~${workbook.name[2:]}"):
+    """The owner file an office suite keeps beside the workbook while it is open: Excel's
+    `~$name.xlsx` (it keeps the last name characters when the name is long), LibreOffice's
+    `.~lock.name.xlsx#`."""
+    for name in (f"~${workbook.name}", f"~${workbook.name[2:]}", f".~lock.{workbook.name}#"):
         lock = workbook.with_name(name)
         if lock.exists():
             return lock

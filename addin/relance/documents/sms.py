@@ -84,11 +84,23 @@ def normalise_mobile(raw: str, country: str = "") -> tuple[str | None, str]:
             return phonenumbers.format_number(candidate, PhoneNumberFormat.E164), ""
     number = number or (found[0] if found else None)
     if number is None:
-        return None, "numéro invalide"
+        return None, _unusable(text, region)
     kind = phonenumbers.number_type(number)
     if kind == PhoneNumberType.FIXED_LINE:
         return None, "numéro fixe : pas de SMS"
     return None, "numéro non mobile : pas de SMS"
+
+
+def _unusable(text: str, region: str) -> str:
+    """Why a number reaches nobody: unreadable, or well formed in a range no operator uses
+    (`06 39 98 07 64` looks like a mobile; the plan of numbering says it does not exist)."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException:
+        return "numéro invalide (illisible)"
+    if phonenumbers.is_possible_number(number):
+        return "numéro invalide (plage non attribuée : ce numéro n'existe pas)"
+    return "numéro invalide (trop court ou trop long)"
 
 
 def _parse(text: str, region: str):
