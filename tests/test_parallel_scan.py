@@ -251,3 +251,135 @@ def test_a_workbook_written_as_excel_writes_one_agrees_in_every_reader(tmp_path)
     proc = run_cli("scan", path, "--as-of", AS_OF.isoformat(), "--json",
                    env={"RELANCE_READER": "openpyxl"})
     assert (proc.returncode, proc.stdout, proc.stderr) == plain
+
+
+# --- what a review found, kept found ----------------------------------------------------
+
+def rewrite_sheet(src, dst, change, part="xl/worksheets/sheet1.xml", rename=None):
+    """A copy of the workbook `src` whose sheet XML went through `change` (and, with `rename`,
+    stored under another part name, as some writers do)."""
+    import zipfile
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data, name = zin.read(info), info.filename
+            if name == part:
+                data, name = change(data), rename or name
+            elif rename and name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(part.split("xl/", 1)[1].encode(),
+                                    rename.split("xl/", 1)[1].encode())
+            zout.writestr(name, data)
+    return dst
+
+
+def plain_book(path, rows=40):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(HEADERS[:3] + ["Échéance", "Montant TTC", "Date 1ère relance"])
+    for k in range(rows):
+        ws.append([f"F{k:03d}", f"C{k % 3}", f"Client {k % 3}", OVERDUE, 100 + k, FIRST])
+    wb.save(path)
+    return path
+
+
+def sheet_rows(xml: bytes):
+    import re
+    start, end = xml.index(b"<sheetData>") + 11, xml.rindex(b"</sheetData>")
+    return xml[:start], re.findall(rb"<row .*?</row>", xml[start:end], re.S), xml[end:]
+
+
+def test_a_client_code_true_in_one_half_and_1_in_the_other(tmp_path):
+    """TRUE equals 1 as a key: each row's client comes from its own cells, whichever rows
+    a process reads first (it read « 1 » in one half and « VRAI » in the other)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(HEADERS)
+    for k in range(30):
+        ws.append([f"F{k}", 1 if k < 15 else True, "Dupont", "1 rue", "Lyon", OVERDUE,
+                   100 if k else -5000, FIRST, None])
+    wb.save(tmp_path / "bool.xlsx")
+    code, out, err = assert_same(tmp_path / "bool.xlsx")
+    codes = {ln["client_code"] for ln in json.loads(out)}
+    assert code == 0 and codes == {"1", "VRAI"}
+
+
+def test_sheets_that_cannot_be_cut_safely_give_the_whole_read_answer(tmp_path):
+    base = plain_book(tmp_path / "base.xlsx")
+
+    def reorder(xml):  # row 5 moved to the end: rows out of order
+        head, rows, tail = sheet_rows(xml)
+        return head + b"".join(rows[:4] + rows[5:] + [rows[4]]) + tail
+
+    def split_row(xml):  # one row written as two <row> elements, across the middle
+        import re
+        head, rows, tail = sheet_rows(xml)
+        mid = len(rows) // 2
+        m = re.match(rb"(<row [^>]*>)(.*)</row>", rows[mid], re.S)
+        cells = re.findall(rb"<c .*?</c>", m.group(2), re.S)
+        parts = [m.group(1) + b"".join(cells[:3]) + b"</row>",
+                 m.group(1) + b"".join(cells[3:]) + b"</row>"]
+        return head + b"".join(rows[:mid] + parts + rows[mid + 1:]) + tail
+
+    def comment(xml):  # a comment holding `<row r=` where the cut would fall
+        head, rows, tail = sheet_rows(xml)
+        total = sum(map(len, rows))
+        rows.insert(len(rows) // 2, b"<!-- " + b"x" * (total * 2) + b' <row r="999"> '
+                    + b"x" * (total // 2) + b" -->")
+        return head + b"".join(rows) + tail
+
+    for change in (reorder, split_row, comment):
+        book = rewrite_sheet(base, tmp_path / f"{change.__name__}.xlsx", change)
+        assert assert_same(book)[0] == 0, change.__name__
+    moved = rewrite_sheet(base, tmp_path / "moved.xlsx", lambda x: x, rename="xl/sheet1.xml")
+    code, _, err = assert_same(moved)
+    assert code == 0 and "Warning" not in err
+
+
+def test_an_error_cell_quoted_unlike_the_others_is_still_seen(tmp_path):
+    import re
+    import xlsxwriter
+    path = tmp_path / "errors.xlsx"
+    with xlsxwriter.Workbook(str(path)) as wb:
+        ws = wb.add_worksheet("Créances")
+        ws.write_row(0, 0, ["N° facture", "Client", "Échéance", "Montant TTC"])
+        day = wb.add_format({"num_format": "dd/mm/yyyy"})
+        for k in range(12):
+            ws.write_string(k + 1, 0, f"F{k}")
+            ws.write_string(k + 1, 1, "X")
+            ws.write_datetime(k + 1, 2, datetime(2026, 9, 1), day)
+            if k == 7:
+                ws.write_formula(k + 1, 3, "=NA()", None, "#N/A")
+            else:
+                ws.write_number(k + 1, 3, 10)
+    book = rewrite_sheet(path, tmp_path / "quoted.xlsx", lambda xml: re.sub(
+        rb'<c r="D9"([^>]*)t="e"', rb"<c r='D9'\1t='e'", xml))
+    code, _, err = assert_same(book)
+    assert code == 0 and "« #N/A »" in err
+
+
+def test_a_worker_that_cannot_start_leaves_the_work_to_this_process(monkeypatch):
+    import tempfile
+    from relance import forking
+
+    def no_temporary_directory(*args, **kwargs):
+        raise FileNotFoundError("No usable temporary directory found")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_temporary_directory)
+    worker = forking.Worker(lambda: "never run")
+    assert worker.pid is None and worker.result() is None
+
+
+def test_a_stdout_that_is_not_utf8_gets_the_same_bytes(tmp_path):
+    import os
+    import subprocess
+    import sys
+    book = build_mixed(tmp_path / "mixed.xlsx")
+    for encoding in ("latin-1", "cp1252", "ascii"):
+        runs = [subprocess.run([sys.executable, "-m", "relance", "scan", str(book), "--as-of",
+                                AS_OF.isoformat(), "--json"], capture_output=True, timeout=300,
+                               env={**os.environ, "RELANCE_PARALLEL": mode,
+                                    "PYTHONIOENCODING": encoding})
+                for mode in ("never", "always")]
+        assert (runs[0].returncode, runs[0].stdout) == (runs[1].returncode, runs[1].stdout)
+        assert runs[0].stdout if encoding != "ascii" else runs[0].returncode == 1, encoding

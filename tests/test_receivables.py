@@ -576,10 +576,14 @@ def test_a_row_reports_its_first_bad_cell_even_beside_an_absurd_amount():
     assert [a.where.cell for a in result.anomalies] == ["E2", "C3", "D4", "D5"]
 
 
-def test_equal_but_different_client_cells_take_the_first_rows_text():
-    # 1 and TRUE are equal keys; the client is read from the first row that has it
-    g = grid(HEADERS, ["F1", 1, "15/03/2026", 10.0], ["F2", True, "15/03/2026", 20.0])
-    assert [inv.client.name for inv in parse_receivables(g).invoices] == ["1", "1"]
+def test_equal_but_different_client_cells_keep_their_own_text():
+    # 1 and TRUE are equal in Python, not on the sheet (« 1 », « VRAI »): each row keeps its
+    # own, whichever came first; 1 and 1.0 read alike and stay one client
+    g = grid(HEADERS, ["F1", 1, "15/03/2026", 10.0], ["F2", True, "15/03/2026", 20.0],
+             ["F3", 1.0, "15/03/2026", 30.0])
+    invoices = parse_receivables(g).invoices
+    assert [inv.client.name for inv in invoices] == ["1", "VRAI", "1"]
+    assert invoices[0].client == invoices[2].client
 
 
 def test_negative_zero_amounts_keep_their_balance_sign():

@@ -172,6 +172,14 @@ def test_a_read_ahead_is_used_only_for_the_very_file_it_read(tmp_path):
     ahead.start(book)
     os.utime(book, ns=(1, 1))  # changed since: read again
     assert ahead.take(book) is None
+    # replaced by a copy keeping size and date (`cp -p`): another file all the same
+    stat = book.stat()
+    ahead.start(book)
+    copy = tmp_path / "copie.xlsx"
+    shutil.copy2(book, copy)
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(copy, book)
+    assert ahead.take(book) is None
 
 
 def test_a_read_ahead_of_a_damaged_file_leaves_the_message_unchanged(tmp_path):

@@ -158,13 +158,17 @@ def _scan(args, as_of: date) -> int:
     if args.json:
         pieces, anomalies = scan_as_json(args.workbook, as_of)
         _report_anomalies(args, anomalies)
-        utf8 = codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8"
-        for piece in pieces:
-            if isinstance(piece, bytes) and utf8 and hasattr(sys.stdout, "buffer"):
-                sys.stdout.flush()  # UTF-8 from the worker, written as it is
-                sys.stdout.buffer.write(piece)
-            else:
-                sys.stdout.write(piece.decode("utf-8") if isinstance(piece, bytes) else piece)
+        if codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8" \
+                and hasattr(sys.stdout, "buffer"):
+            for piece in pieces:
+                if isinstance(piece, bytes):  # UTF-8 from the worker, written as it is
+                    sys.stdout.flush()
+                    sys.stdout.buffer.write(piece)
+                else:
+                    sys.stdout.write(piece)
+        else:  # one write, as the plain path: a character the encoding lacks stops it whole
+            sys.stdout.write("".join(p.decode("utf-8") if isinstance(p, bytes) else p
+                                     for p in pieces))
         sys.stdout.write("\n")
         return 0
     plan = scan(args.workbook, as_of)

@@ -1,30 +1,28 @@
-"""Work done in a forked copy of this process, its result sent back pickled through a pipe.
+"""Work done in a forked copy of this process, its result sent back through a temporary file.
 
 A fork shares everything already read (the sheet's cells) without copying or pickling it,
 so a second core can take half of a long pass over 100,000 rows. The caller always has a way
-to do the work itself: where fork is missing (Windows) or unsafe (other threads running), and
-when the worker fails in any way, `result()` is None and the caller does that part.
+to do the work itself: where a fork is missing (Windows) or unsafe (macOS, whose system
+libraries do not survive a fork without exec; other threads running), when the worker
+cannot be started (no temporary directory, no process left), and when it fails in any way,
+`result()` is None and the caller does that part.
 """
 from __future__ import annotations
 
 import os
 import pickle
+import signal
+import sys
 import tempfile
 import threading
 from typing import Callable, Optional
 
 
-def parallel_mode() -> str:
-    """`RELANCE_PARALLEL`: `auto` (by size, the default), `always` (every sheet read in
-    pieces, every scan shared out: the tests compare it with `never`) or `never`."""
-    mode = os.environ.get("RELANCE_PARALLEL", "auto").strip().lower()
-    return mode if mode in ("always", "never") else "auto"
-
-
 def available() -> bool:
-    """A fork is safe only in a single-threaded process: another thread may hold a lock the
+    """Linux only, and only in a single-threaded process: another thread may hold a lock the
     copy would then wait on for ever."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    return (sys.platform.startswith("linux") and hasattr(os, "fork")
+            and threading.active_count() == 1)
 
 
 class Worker:
@@ -35,30 +33,48 @@ class Worker:
     and a large result would then crawl across."""
 
     def __init__(self, fn: Callable[[], object]):
-        self._file = tempfile.TemporaryFile()
-        ready, done = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: compute, send, leave without running the parent's exit code
-            os.close(ready)
+        self.pid = self._file = self._ready = None
+        done = None
+        # Ctrl-C is held back across the fork, so that the child meets it inside its own
+        # handler below, never in the parent's code
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._file = tempfile.TemporaryFile()
+            self._ready, done = os.pipe()
+            self.pid = os.fork()
+        except OSError:  # no temporary directory, no process left: the caller works alone
+            self.pid = None
+            for fd in (self._ready, done):
+                if fd is not None:
+                    os.close(fd)
+            if self._file is not None:
+                self._file.close()
+            return
+        finally:
+            if self.pid != 0:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if self.pid == 0:  # the child: compute, send, and leave by _exit whatever happens
             code = 1
             try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                os.close(self._ready)
                 data = pickle.dumps(fn(), pickle.HIGHEST_PROTOCOL)
                 self._file.write(data)
                 self._file.flush()
                 os.write(done, b"1")
                 code = 0
-            except BaseException:  # noqa: BLE001 — the parent does the work itself
+            except BaseException:  # noqa: BLE001 — Ctrl-C included: the parent does the work
                 pass
             finally:
                 os._exit(code)
         os.close(done)
-        self._ready = ready
 
     def result(self) -> Optional[object]:
-        """The child's value; None when it failed (exception, crash, killed)."""
+        """The child's value; None when it failed or never started."""
+        if self.pid is None:
+            return None
         try:
             ok = os.read(self._ready, 1) == b"1"  # b"" when the child ended without a value
-            os.close(self._ready)
             if not ok:
                 return None
             self._file.seek(0)
@@ -66,6 +82,7 @@ class Worker:
         except Exception:  # noqa: BLE001 — a damaged result: the caller does the work
             return None
         finally:
+            os.close(self._ready)
             self._file.close()
             # reaped in the background: the caller need not wait for the child's exit
             threading.Thread(target=os.waitpid, args=(self.pid, 0), daemon=True).start()

@@ -16,7 +16,7 @@ from . import forking
 from .letters import classify, plan_letters, plan_run
 from .model import Stage
 from .reading.ledger import Assembly
-from .reading.receivables import complete_receivables, read_rows
+from .reading.receivables import read_rows, row_anomalies
 from .stages import label
 
 
@@ -46,8 +46,8 @@ def scan_json(assembly: Assembly, as_of: date, split: bool) -> tuple[list, tuple
         more, _ = classify(assembly.ledger(invoices), as_of)
     else:
         more = []
-    parsed = complete_receivables(survey, [], {**mine.failed, **theirs.failed})
-    ledger = assembly.ledger(anomalies=parsed.anomalies)
+    # no duplicates to flag (see _can_split): the rows' anomalies are the sheet's
+    ledger = assembly.ledger(anomalies=row_anomalies(survey, {**mine.failed, **theirs.failed}))
     _, notes = plan_letters(ledger, mine.lines + more, as_of)
     anomalies = ledger.anomalies + tuple(mine.anomalies) + tuple(theirs.anomalies) + tuple(notes)
     if not mine.json or not theirs.json:  # a half without lines (every row unreadable)

@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Optional
 
+from .parallelism import parallel_mode
+
 _COMMANDS = ("scan", "generate")
 _TAKE_A_VALUE = ("--as-of", "--out", "--channels")
 _WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -37,7 +39,8 @@ def main(argv: Optional[list] = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     workbook = workbook_argument(args)
     if (workbook and workbook.lower().endswith(_WORKBOOK_SUFFIXES)
-            and os.environ.get("RELANCE_READER", "calamine") == "calamine"):
+            and os.environ.get("RELANCE_READER", "calamine") == "calamine"
+            and parallel_mode() != "never"):
         from .reading import ahead
         ahead.start(workbook)
     from .cli import main as cli_main

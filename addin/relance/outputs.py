@@ -19,6 +19,7 @@ from .documents.email_draft import build_email, write_eml
 from .documents.register import register_row, write_register
 from .documents.sms import write_sms_csv
 from . import faults
+from .parallelism import usable_cores
 from .journal import DRAFT, GENERATED, SENT
 from .locking import lock_key
 from .model import RelanceError, Settings
@@ -126,7 +127,7 @@ def render_letters(batch: Batch, staging: Path, progress=None) -> list:
     dests = [staging / f"{out.stem}.docx" for out in batch.outputs]
     names = [out.letter.client.name for out in batch.outputs]
     total = len(dests)
-    workers = min(os.cpu_count() or 1, 4)
+    workers = min(usable_cores(), 4)
     templates = {lang: r.template for lang, r in batch.renderers.items()}
     if total >= PARALLEL_FROM and workers > 1 and all(r.fast() for r in batch.renderers.values()):
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait

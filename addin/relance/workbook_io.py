@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Optional
 
-from .forking import parallel_mode
+from .parallelism import parallel_mode, usable_cores
 from .letters import Plan, plan_run
 from .reading import files
 from .recording import csv_journal
@@ -63,10 +63,12 @@ def read(workbook: Path, as_of: date, out: Optional[Path] = None, defer_rows: bo
     with gc_paused():
         data = files.load(workbook, defer_rows)
     folder, root = output_dirs(workbook, data.ledger.settings.output_folder, out, as_of)
-    data.ledger, journal_path = with_csv_journal(data.ledger, root)
     if data.assembly is not None:
-        entries, anomalies = csv_journal.read(journal_path)
-        data.assembly = data.assembly.with_journal(entries, anomalies)
+        journal_path = root / csv_journal.JOURNAL_CSV
+        data.assembly = data.assembly.with_journal(*csv_journal.read(journal_path))
+        data.ledger = data.assembly.ledger()
+    else:
+        data.ledger, journal_path = with_csv_journal(data.ledger, root)
     return data, folder, journal_path
 
 
@@ -98,7 +100,7 @@ def scan_as_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tup
     from .json_scan import scan_json
     data, _, _ = read(Path(workbook), as_of, out, defer_rows=True)
     mode = parallel_mode()
-    split = mode == "always" or (mode == "auto" and (os.cpu_count() or 1) > 1 and
+    split = mode == "always" or (mode == "auto" and usable_cores() > 1 and
                                  len(data.assembly.survey.indices) >= SPLIT_MIN_ROWS)
     with gc_paused():
         return scan_json(data.assembly, as_of, split)

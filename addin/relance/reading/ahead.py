@@ -7,23 +7,25 @@ import os
 import threading
 from typing import Optional
 
-_pending = {}  # file key -> (thread, {"book": CalamineBook with the receivables sheet read})
+_pending = {}  # real path -> (file stamp, thread, {"book": CalamineBook, sheet parsed})
 
 
-def _file_key(path) -> Optional[tuple]:
+def _stamp(real: str) -> Optional[tuple]:
+    """What tells the very file apart: a copy that keeps size and modification time (`cp -p`,
+    `rsync -t`) still has another inode and change time."""
     try:
-        real = os.path.realpath(path)
-        stat = os.stat(real)
+        st = os.stat(real)
     except (OSError, ValueError):
         return None
-    return real, stat.st_size, stat.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
 def start(path) -> None:
-    """Open the workbook `path` and read its `Créances` sheet (case and accents aside) in the
+    """Open the workbook `path` and parse its `Créances` sheet (case and accents aside) in the
     background. Any problem is left for the normal read to report in its own words."""
-    key = _file_key(path)
-    if key is None or key in _pending:
+    real = os.path.realpath(path)
+    stamp = _stamp(real)
+    if stamp is None or real in _pending:
         return
     box = {}
 
@@ -32,7 +34,7 @@ def start(path) -> None:
             import zipfile
             # First the largest sheet's XML, most likely the receivables: inflating lets go of
             # the GIL, so it runs while the command imports the rest of Relance.
-            with zipfile.ZipFile(path) as zf:
+            with zipfile.ZipFile(real) as zf:
                 sheets = [i for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
                 largest = max(sheets, key=lambda i: i.file_size, default=None)
                 inflated = {largest.filename: zf.read(largest)} if largest else {}
@@ -40,7 +42,7 @@ def start(path) -> None:
             from ..values import fold
             from .fast_xlsx import CalamineBook
             from .ledger import RECEIVABLES_SHEET
-            book = CalamineBook(Path(path))
+            book = CalamineBook(Path(real))
             box["book"] = book
             name = next((n for n in book.sheetnames if fold(n) == fold(RECEIVABLES_SHEET)), None)
             if name is not None:
@@ -49,16 +51,24 @@ def start(path) -> None:
             box.pop("book", None)
 
     thread = threading.Thread(target=work, name="relance-read-ahead", daemon=True)
-    _pending[key] = (thread, box)
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had: the command reads as usual
+        return
+    _pending[real] = (stamp, thread, box)
 
 
 def take(path):
-    """The book read ahead for this very file (same size and modification time), or None."""
-    key = _file_key(path)
-    entry = _pending.pop(key, None) if key else None
+    """The book read ahead for this very file (unchanged since), or None. Either way the read
+    ahead is over once this returns: its thread has ended."""
+    real = os.path.realpath(path)
+    entry = _pending.pop(real, None)
     if entry is None:
         return None
-    thread, box = entry
+    stamp, thread, box = entry
     thread.join()
-    return box.get("book")
+    book = box.get("book")
+    if book is not None and _stamp(real) != stamp:
+        book.close()  # the file changed meanwhile: read it again
+        return None
+    return book

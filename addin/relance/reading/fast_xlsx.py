@@ -29,7 +29,8 @@ TEXT_FIELDS = ("invoice", "client", "client_code", "contact", "address", "postco
                "country", "email", "phone")
 
 
-_NUMBERS = {int, float}  # a cell's exact type: True is a bool, not a number here
+_NUMBERS = {int, float}
+_ERROR_CELL = re.compile(rb"""\bt=["']e["']""")  # a cell's exact type: True is a bool, not a number here
 
 
 class CalamineBook:
@@ -56,6 +57,11 @@ class CalamineBook:
         self._parsed = {}  # sheet name -> (calamine sheets, one or pieces; the sheet's XML)
 
     def close(self) -> None:
+        """Close the file; pieces still being parsed for a sheet nobody took are waited for."""
+        for parsed, _ in self._parsed.values():
+            if isinstance(parsed, sheet_pieces.Pieces):
+                parsed.close()
+        self._parsed.clear()
         self.zip.close()
 
     def parse(self, name: str, xml: Optional[bytes] = None) -> None:
@@ -79,6 +85,8 @@ class CalamineBook:
                     lambda piece: CalamineWorkbook.from_filelike(
                         sheet_pieces.piece_book(parts, part, piece)), cut, name), xml
             return self.book.get_sheet_by_name(name), xml
+        if xml is not None:
+            return self.book.get_sheet_by_name(name), xml
         # The sheet's XML is inflated in a thread while calamine parses: both let go of
         # the GIL, so on two cores the second read costs nothing.
         with ThreadPoolExecutor(1) as pool:
@@ -91,7 +99,13 @@ class CalamineBook:
         rows; an empty cell is None), the sheet's XML or None)."""
         parsed, xml = self._parsed.pop(name, None) or self._parse(name)
         if isinstance(parsed, sheet_pieces.Pieces):
-            return sheet_pieces.join_pieces(parsed.sheets(), empty=None), xml
+            pieces = parsed
+            try:
+                return sheet_pieces.join_pieces(pieces.sheets(), empty=None), xml
+            except Exception:  # noqa: BLE001 — a piece calamine refused, rows out of order…
+                parsed = self.book.get_sheet_by_name(name)  # …: the sheet read whole decides
+            finally:
+                pieces.close()
         values = parsed.to_python(skip_empty_area=False) if parsed.height else []
         return [[None if v == "" else v for v in row] for row in values], xml
 
@@ -169,10 +183,7 @@ class CalamineBook:
 
     @staticmethod
     def _errors(xml: bytes, rows: list) -> None:
-        # one pass over the XML, not two: its first cell tells how it quotes attributes
-        first = xml.find(b"<c ")
-        quote = b"'" if first >= 0 and b"='" in xml[first:xml.find(b">", first)] else b'"'
-        if b"t=" + quote + b"e" + quote not in xml:
+        if not _ERROR_CELL.search(xml):  # one pass, either quote
             return
         for m in re.finditer(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*\bt=["']e["'][^>]*>"""
                              rb"""(?:(?!</c>).)*?<v>([^<]*)</v>""", xml, re.S):
@@ -188,8 +199,10 @@ class CalamineBook:
         header, columns = found
         data = grid.rows[header + 1:]
         narrow = min(map(len, data), default=0)  # calamine's rows are all as wide
-        wanted = [j for f, j in columns.items() if f in TEXT_FIELDS and _NUMBERS & set(map(
-            type, map(itemgetter(j), data) if j < narrow else [r[j] for r in data if j < len(r)]))]
+        grid.column_types = {j: set(map(type, map(itemgetter(j), data) if j < narrow else
+                                        [r[j] if j < len(r) else None for r in data]))
+                             for f, j in columns.items() if f in TEXT_FIELDS}
+        wanted = [j for j, types in grid.column_types.items() if _NUMBERS & types]
         if not wanted:
             return
         codes = self._style_codes()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Optional
 
@@ -28,6 +28,8 @@ class Grid:
     epoch: date = EXCEL_EPOCH_1900
     table: str = ""
     csv: bool = False
+    # column index -> the set of types of its data cells, where the reader counted them
+    column_types: dict = field(default_factory=dict)
 
     def value(self, i: int, j: int):
         row = self.rows[i]

@@ -67,11 +67,9 @@ class Assembly:
         return replace(self, journal=self.journal + tuple(entries),
                        after=self.after + tuple(anomalies))
 
-    def complete(self, invoices=None, failed=None) -> tuple[Ledger, Receivables]:
-        """The ledger, from the invoices and failures of every surveyed row (read here when
-        not given)."""
-        if invoices is None:
-            invoices, failed = read_rows(self.survey, 0, len(self.survey.indices))
+    def complete(self) -> tuple[Ledger, Receivables]:
+        """The ledger, every surveyed row read."""
+        invoices, failed = read_rows(self.survey, 0, len(self.survey.indices))
         parsed = complete_receivables(self.survey, invoices, failed)
         return self.ledger(parsed.invoices, parsed.anomalies), parsed
 

@@ -136,10 +136,15 @@ def complete_receivables(survey: Survey, invoices: list, failed: dict) -> Receiv
     """The receivables from every surveyed row's reading: duplicates flagged, anomalies in
     row order."""
     invoices, duplicates = _flag_duplicates(invoices, survey.grid)
-    anomalies = {**survey.skipped, **failed}
-    ordered = [anomalies[i] for i in sorted(anomalies)]
-    return Receivables(tuple(invoices), tuple(survey.notes + ordered + duplicates),
+    return Receivables(tuple(invoices), row_anomalies(survey, failed) + tuple(duplicates),
                        survey.header_index, survey.columns, survey.month_first, survey.last_index)
+
+
+def row_anomalies(survey: Survey, failed: dict) -> tuple:
+    """What the sheet and its rows call for, duplicates aside: the sheet's notes, then the rows
+    skipped by the survey or unreadable (`failed`, from every `read_rows`), in row order."""
+    anomalies = {**survey.skipped, **failed}
+    return tuple(survey.notes) + tuple(anomalies[i] for i in sorted(anomalies))
 
 
 def _column(rows: list, j: int) -> list:
@@ -355,7 +360,12 @@ class _RowReader:
     def _clients(self, sub: list, indices: list, column, note) -> list:
         """One Client per distinct set of client cells (and their formats), shared by its rows."""
         present = [(f, j) for f, j in self.client_cols if j is not None]
-        keys = list(zip(*[column(f) for f, _ in present])) if present else [()] * len(sub)
+        cells = [column(f) for f, _ in present]
+        keys = list(zip(*cells)) if present else [()] * len(sub)
+        if any(bool in self._types(j, col) for (_, j), col in zip(present, cells)):
+            # TRUE equals 1 and FALSE 0 as keys, yet they read « VRAI » and « 1 »: keys then
+            # carry their types, so that a row's client never depends on which rows came first
+            keys = [key + tuple(map(type, key)) for key in keys]
         if self.formats:
             number_format = self.grid.number_format
             keys = [key + tuple(number_format(i, j) for _, j in present)
@@ -381,6 +391,14 @@ class _RowReader:
                         ("client" if "client" in self.columns else "client_code")
                     note(position, field, client)
         return out
+
+    def _types(self, j: int, column: list) -> set:
+        """The types of column `j`'s cells: the whole sheet's when the reader counted them (the
+        same answer whichever rows are read), else those of `column`."""
+        if self.grid.csv:
+            return {str}
+        known = self.grid.column_types.get(j)
+        return known if known is not None else set(map(type, column))
 
     def _new_client(self, raw: tuple, i: int) -> Client:
         text = {}

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
-from ..forking import parallel_mode
+from ..parallelism import parallel_mode, usable_cores
 
 # Below this size (the sheet's XML, about 20,000 rows) one read is quick enough
 PIECES_MIN_BYTES = 8_000_000
@@ -34,7 +35,7 @@ def piece_count(xml_size: int, cores: Optional[int] = None) -> int:
         return 1
     if mode == "always":
         return 2
-    cores = cores or os.cpu_count() or 1
+    cores = cores or usable_cores()
     if xml_size < PIECES_MIN_BYTES:
         return 1
     if cores < 2:
@@ -83,38 +84,66 @@ def piece_book(parts: dict, sheet_part: str, piece) -> io.BytesIO:
     return buf
 
 
-def non_sheet_parts(zf: zipfile.ZipFile) -> dict:
-    """Every part calamine may need to read a sheet (workbook, relationships, shared strings,
-    styles…), without the worksheets themselves."""
-    return {info.filename: zf.read(info) for info in zf.infolist()
-            if not info.filename.startswith(("xl/worksheets/", "xl/chartsheets/",
-                                             "xl/drawings/", "xl/media/", "xl/pivot"))
-            and not info.is_dir()}
+# What calamine reads besides the sheet: the package's and the workbook's relationships, the
+# workbook, its styles (dates) and shared strings (text). Nothing else goes into a piece.
+_NEEDED_TYPES = ("/styles", "/sharedStrings")
+
+
+def non_sheet_parts(zf: zipfile.ZipFile, workbook_part: str = "xl/workbook.xml") -> dict:
+    """The parts a piece needs besides its sheet: none of the worksheets (wherever they are
+    stored), none of the pictures, macros or embedded files."""
+    folder, name = workbook_part.rsplit("/", 1) if "/" in workbook_part else ("", workbook_part)
+    rels_part = f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
+    wanted = ["[Content_Types].xml", "_rels/.rels", workbook_part, rels_part]
+    try:
+        rels = zf.read(rels_part).decode("utf-8", "replace")
+    except KeyError:
+        rels = ""
+    for m in re.finditer(r"<Relationship\b([^>]*)/?>", rels):
+        attrs = m.group(1)
+        kind = re.search(r"""\bType=["']([^"']*)["']""", attrs)
+        target = re.search(r"""\bTarget=["']([^"']*)["']""", attrs)
+        if kind and target and kind.group(1).endswith(_NEEDED_TYPES):
+            t = target.group(1)
+            wanted.append(t.lstrip("/") if t.startswith("/") else
+                          posixpath.normpath(posixpath.join(folder, t)))
+    names = set(zf.namelist())
+    return {n: zf.read(n) for n in dict.fromkeys(wanted) if n in names}
 
 
 class Pieces:
     """The pieces of a sheet being parsed by calamine, one thread per core; `sheets()` gives
     them in sheet order, each as soon as it is parsed, so that making Python values of the
-    first ones overlaps the parsing of the last ones."""
+    first ones overlaps the parsing of the last ones. `close()` waits for every thread."""
 
     def __init__(self, open_piece: Callable, pieces: list, name: str,
                  workers: Optional[int] = None):
-        self._pool = ThreadPoolExecutor(workers or min(len(pieces), os.cpu_count() or 1))
+        self._pool = ThreadPoolExecutor(workers or min(len(pieces), usable_cores()))
         self._futures = [self._pool.submit(lambda xml=xml: open_piece(xml).get_sheet_by_name(name))
                          for xml in pieces]
 
     def sheets(self):
-        try:
-            for future in self._futures:
-                yield future.result()
-        finally:
-            self._pool.shutdown(wait=True)  # no thread left behind (a fork may follow)
+        for future in self._futures:
+            yield future.result()
+
+    def close(self) -> None:
+        for future in self._futures:
+            future.cancel()
+        self._pool.shutdown(wait=True)  # no thread left behind (a fork may follow)
+
+
+class PiecesDisagree(ValueError):
+    """The pieces overlap: the sheet's rows are not in order. It is read whole instead."""
 
 
 def read_pieces(open_piece: Callable, pieces: list, name: str) -> list:
     """calamine's values of the whole sheet from A1 (as `to_python(skip_empty_area=False)`
     gives them), from its pieces parsed side by side."""
-    return join_pieces(Pieces(open_piece, pieces, name).sheets())
+    parsed = Pieces(open_piece, pieces, name)
+    try:
+        return join_pieces(parsed.sheets())
+    finally:
+        parsed.close()
 
 
 def join_pieces(sheets, empty="") -> list:
@@ -132,6 +161,8 @@ def join_pieces(sheets, empty="") -> list:
     width = max((col + len(values[0]) for (_, col), values in placed if values), default=0)
     rows = []
     for (row, col), values in placed:
+        if row < len(rows):  # a row before the end of the previous piece: out of order
+            raise PiecesDisagree(f"row {row + 1} after row {len(rows)}")
         rows.extend([empty] * width for _ in range(row - len(rows)))
         right = [empty] * (width - col - len(values[0]))
         if right:
