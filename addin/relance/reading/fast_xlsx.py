@@ -29,8 +29,10 @@ TEXT_FIELDS = ("invoice", "client", "client_code", "contact", "address", "postco
                "country", "email", "phone")
 
 
-_NUMBERS = {int, float}
-_ERROR_CELL = re.compile(rb"""\bt=["']e["']""")  # a cell's exact type: True is a bool, not a number here
+_NUMBERS = {int, float}  # a cell's exact type: True is a bool, not a number here
+# An error cell's type, either quote (no \b before it: a pattern starting with a literal is
+# searched ten times faster, and a false match only costs the exact search below)
+_ERROR_CELL = re.compile(rb"""t=["']e["']""")
 
 
 class CalamineBook:
