@@ -383,3 +383,52 @@ def test_a_stdout_that_is_not_utf8_gets_the_same_bytes(tmp_path):
                 for mode in ("never", "always")]
         assert (runs[0].returncode, runs[0].stdout) == (runs[1].returncode, runs[1].stdout)
         assert runs[0].stdout if encoding != "ascii" else runs[0].returncode == 1, encoding
+
+
+def test_pieces_carry_what_calamine_reads_whatever_the_relationships_say(tmp_path):
+    """calamine reads xl/styles.xml (dates) wherever the workbook's relationships point, or
+    when they name none; a damaged part only the pieces would read changes nothing."""
+    import re
+    import zipfile
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(HEADERS[:3] + ["Échéance", "Montant TTC", "Date 1ère relance"])
+    for k in range(40):
+        ws.append([f"F{k}", date(2026, 1, 1 + k % 28), f"Client {k % 3}", OVERDUE, 100 + k, FIRST])
+    wb.save(tmp_path / "dates.xlsx")
+
+    def without_styles_relation(rels):
+        return re.sub(rb"<Relationship [^>]*styles[^>]*/>", b"", rels)
+
+    books = [rewrite_sheet(tmp_path / "dates.xlsx", tmp_path / "norel.xlsx",
+                           without_styles_relation, part="xl/_rels/workbook.xml.rels")]
+    bad = tmp_path / "badcrc.xlsx"  # [Content_Types].xml fails its CRC: calamine never reads it
+    with zipfile.ZipFile(tmp_path / "dates.xlsx") as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info))
+    raw = bytearray(bad.read_bytes())
+    at = raw.find(b"[Content_Types].xml")  # its local header: the CRC sits 12 bytes before
+    raw[at - 16] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    books.append(bad)
+    for book in books:
+        code, out, _ = assert_same(book)
+        assert code == 0 and '"client_code": "01/01/2026"' in out, book.name
+
+
+def test_a_worker_given_up_is_killed_and_reaped():
+    import os
+    import time
+    from relance import forking
+    worker = forking.Worker(lambda: time.sleep(60))
+    pid = worker.pid
+    worker.stop()
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the worker is still there")

@@ -34,7 +34,7 @@ class Worker:
 
     def __init__(self, fn: Callable[[], object]):
         self.pid = self._file = self._ready = None
-        done = None
+        done, parent = None, os.getpid()
         # Ctrl-C is held back across the fork, so that the child meets it inside its own
         # handler below, never in the parent's code
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -56,6 +56,7 @@ class Worker:
         if self.pid == 0:  # the child: compute, send, and leave by _exit whatever happens
             code = 1
             try:
+                _die_with_parent(parent)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 os.close(self._ready)
                 data = pickle.dumps(fn(), pickle.HIGHEST_PROTOCOL)
@@ -73,16 +74,48 @@ class Worker:
         """The child's value; None when it failed or never started."""
         if self.pid is None:
             return None
+        delivered = False
         try:
-            ok = os.read(self._ready, 1) == b"1"  # b"" when the child ended without a value
-            if not ok:
+            delivered = os.read(self._ready, 1) == b"1"  # b"" when it ended without a value
+            if not delivered:
                 return None
             self._file.seek(0)
             return pickle.loads(self._file.read())
         except Exception:  # noqa: BLE001 — a damaged result: the caller does the work
             return None
         finally:
-            os.close(self._ready)
-            self._file.close()
-            # reaped in the background: the caller need not wait for the child's exit
+            if not delivered:  # interrupted while waiting, or failed: it must not go on
+                self._kill()
+            self._release()
+
+    def stop(self) -> None:
+        """The caller gives up (interrupted, failed): the child is killed, nothing is left."""
+        if self.pid is not None and not self._file.closed:
+            self._kill()
+            self._release()
+
+    def _kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:  # already gone
+            pass
+
+    def _release(self) -> None:
+        os.close(self._ready)
+        self._file.close()
+        try:  # reaped in the background: the caller need not wait for the child's exit
             threading.Thread(target=os.waitpid, args=(self.pid, 0), daemon=True).start()
+        except RuntimeError:  # no thread to be had: the child has written, it is ending
+            os.waitpid(self.pid, 0)
+
+
+def _die_with_parent(parent: int) -> None:
+    """The child ends with its parent, however the parent ends (killed by a signal sent to
+    it alone, by the system…): Linux's PR_SET_PDEATHSIG."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent was gone before the line above
+        os._exit(1)

@@ -33,8 +33,13 @@ def scan_json(assembly: Assembly, as_of: date, split: bool) -> tuple[list, tuple
         return [lines_json(plan.lines)], plan.anomalies
     middle = count // 2
     worker = forking.Worker(lambda: _part(assembly, as_of, middle, count).shipped())
-    mine = _part(assembly, as_of, 0, middle)
-    theirs = worker.result() or _part(assembly, as_of, middle, count).shipped()
+    try:
+        mine = _part(assembly, as_of, 0, middle)
+        theirs = worker.result()
+    except BaseException:  # interrupted, or failed: the worker must not outlive the run
+        worker.stop()
+        raise
+    theirs = theirs or _part(assembly, as_of, middle, count).shipped()
 
     # The letters: this half's lines, and the worker's lines of every client with a letter,
     # read again here (few, usually).

@@ -48,7 +48,9 @@ def start(path) -> None:
             if name is not None:
                 book.parse(name, inflated.get(book.parts.get(name)))
         except Exception:  # noqa: BLE001 — reported by the normal read, if it matters
-            box.pop("book", None)
+            book = box.pop("book", None)
+            if book is not None:
+                book.close()
 
     thread = threading.Thread(target=work, name="relance-read-ahead", daemon=True)
     try:

@@ -76,38 +76,51 @@ class CalamineBook:
     def _parse(self, name: str, xml: Optional[bytes] = None) -> tuple:
         """(sheet_pieces.Pieces, or the calamine sheet read whole; the sheet's XML or None)."""
         part = self.parts.get(name)
-        pieces = sheet_pieces.piece_count(self.zip.getinfo(part).file_size) if part else 1
-        if pieces > 1:
-            xml = xml if xml is not None else self.zip.read(part)
-            cut = sheet_pieces.split_sheet_xml(xml, pieces)
-            if cut is not None:
-                from python_calamine import CalamineWorkbook
-                parts = sheet_pieces.non_sheet_parts(self.zip)
-                return sheet_pieces.Pieces(
-                    lambda piece: CalamineWorkbook.from_filelike(
-                        sheet_pieces.piece_book(parts, part, piece)), cut, name), xml
-            return self.book.get_sheet_by_name(name), xml
-        if xml is not None:
+        info = self.zip.NameToInfo.get(part) if part else None
+        count = sheet_pieces.piece_count(info.file_size) if info is not None else 1
+        if count > 1:
+            xml = xml if xml is not None else self.zip.read(info)
+            pieces = self._pieces(name, part, xml, count)
+            return (pieces or self.book.get_sheet_by_name(name)), xml
+        if xml is not None or info is None:
             return self.book.get_sheet_by_name(name), xml
         # The sheet's XML is inflated in a thread while calamine parses: both let go of
         # the GIL, so on two cores the second read costs nothing.
         with ThreadPoolExecutor(1) as pool:
-            raw = pool.submit(self.zip.read, part) if part else None
+            raw = pool.submit(self.zip.read, info)
             sheet = self.book.get_sheet_by_name(name)
-            return sheet, (raw.result() if raw else None)
+            return sheet, raw.result()
+
+    def _pieces(self, name: str, part: str, xml: bytes, count: int):
+        """The sheet's pieces being parsed, or None when they cannot be (a sheet that cannot
+        be cut safely, a part of the package unreadable, no thread to be had…): the sheet is
+        then read whole, which says in its own words what is wrong, if anything is."""
+        cut = sheet_pieces.split_sheet_xml(xml, count)
+        if cut is None:
+            return None
+        try:
+            from python_calamine import CalamineWorkbook
+            parts = sheet_pieces.non_sheet_parts(self.zip)
+            return sheet_pieces.Pieces(lambda piece: CalamineWorkbook.from_filelike(
+                sheet_pieces.piece_book(parts, part, piece)), cut, name)
+        except Exception:  # noqa: BLE001
+            return None
 
     def _rows(self, name: str) -> tuple:
         """(The sheet's cells from A1, as openpyxl gives them (the header search counts sheet
         rows; an empty cell is None), the sheet's XML or None)."""
         parsed, xml = self._parsed.pop(name, None) or self._parse(name)
         if isinstance(parsed, sheet_pieces.Pieces):
-            pieces = parsed
+            rows = None
             try:
-                return sheet_pieces.join_pieces(pieces.sheets(), empty=None), xml
+                rows = sheet_pieces.join_pieces(parsed.sheets(), empty=None)
             except Exception:  # noqa: BLE001 — a piece calamine refused, rows out of order…
-                parsed = self.book.get_sheet_by_name(name)  # …: the sheet read whole decides
+                pass  # …: the sheet read whole decides, below
             finally:
-                pieces.close()
+                parsed.close()
+            if rows is not None:
+                return rows, xml
+            parsed = self.book.get_sheet_by_name(name)
         values = parsed.to_python(skip_empty_area=False) if parsed.height else []
         return [[None if v == "" else v for v in row] for row in values], xml
 

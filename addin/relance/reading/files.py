@@ -10,6 +10,7 @@ import io
 import os
 from collections import Counter
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -111,12 +112,18 @@ def _load_with_calamine(path: Path, defer_rows: bool = False) -> WorkbookData:
         raise
     except Exception as err:  # calamine's own errors: a damaged or unusual file
         raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
+    from python_calamine import CalamineError, WorksheetNotFound
     try:
         grid = choose_receivables(book.sheetnames, book.grid)
         settings_name = find_sheet(book.sheetnames, SETTINGS_SHEET)
         journal_name = find_sheet(book.sheetnames, JOURNAL_SHEET)
         settings = book.grid(settings_name, False) if settings_name else None
         journal = book.grid(journal_name, False) if journal_name else None
+    except WorksheetNotFound as err:
+        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible : la feuille « {err} » "
+                           f"y est déclarée mais son contenu est introuvable.") from None
+    except (CalamineError, zipfile.BadZipFile, zlib.error, EOFError) as err:  # a damaged part
+        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
     finally:
         book.close()
     return _data(grid, settings, journal, path, False, defer_rows)

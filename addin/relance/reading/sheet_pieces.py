@@ -94,7 +94,9 @@ def non_sheet_parts(zf: zipfile.ZipFile, workbook_part: str = "xl/workbook.xml")
     stored), none of the pictures, macros or embedded files."""
     folder, name = workbook_part.rsplit("/", 1) if "/" in workbook_part else ("", workbook_part)
     rels_part = f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
-    wanted = ["[Content_Types].xml", "_rels/.rels", workbook_part, rels_part]
+    # calamine reads styles and shared strings at these paths whatever the relationships say
+    wanted = ["[Content_Types].xml", "_rels/.rels", workbook_part, rels_part,
+              "xl/styles.xml", "xl/sharedStrings.xml"]
     try:
         rels = zf.read(rels_part).decode("utf-8", "replace")
     except KeyError:
@@ -119,8 +121,14 @@ class Pieces:
     def __init__(self, open_piece: Callable, pieces: list, name: str,
                  workers: Optional[int] = None):
         self._pool = ThreadPoolExecutor(workers or min(len(pieces), usable_cores()))
-        self._futures = [self._pool.submit(lambda xml=xml: open_piece(xml).get_sheet_by_name(name))
-                         for xml in pieces]
+        self._futures = []
+        try:
+            for xml in pieces:
+                self._futures.append(self._pool.submit(
+                    lambda xml=xml: open_piece(xml).get_sheet_by_name(name)))
+        except BaseException:  # no thread to be had: none left behind either
+            self.close()
+            raise
 
     def sheets(self):
         for future in self._futures:
