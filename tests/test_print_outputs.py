@@ -378,3 +378,27 @@ def test_register_row_from_a_letter_of_the_run(run):
     assert row == RegisterRow("Boulangerie Hélène Lefèvre", "CL002",
                               ("3 place du Marché", "Bâtiment B", "69002 Lyon"),
                               ("000123", "FA-2026-0105"), Decimal("498.40"), run[1][2].name)
+
+
+def test_a_dry_run_without_a_converter_announces_no_pdf(tmp_path, monkeypatch):
+    """`generate --dry-run --pdf` says what the real run would: no converter, no PDF (the
+    letters' files and the shared files list none), the .docx files as usual."""
+    from relance.batch import Channels
+    from relance.run import Options, generate
+    book = tmp_path / "relances.xlsx"
+    shutil.copy2(SAMPLE, book)
+    options = Options(as_of=SAMPLE_DATE, out=tmp_path / "sortie", dry_run=True,
+                      channels=Channels.of(("courrier",), pdf=True))
+    if CONVERTER is not None:  # where one is installed, the PDFs are announced
+        announced = generate(book, options)
+        assert all("pdf" in out.files for out in announced.outputs)
+        assert "combined_pdf" in announced.shared and not announced.notes
+    monkeypatch.setenv("PATH", str(tmp_path / "vide"))
+    monkeypatch.setattr(pdf, "_install_paths", lambda: [])
+    monkeypatch.setattr(pdf, "_word_available", lambda: False)
+    result = generate(book, options)
+    assert result.outputs and result.notes == [NO_CONVERTER]
+    assert all("pdf" not in out.files and out.files["courrier"].suffix == ".docx"
+               for out in result.outputs)
+    assert "combined_pdf" not in result.shared and "combined" in result.shared
+    assert not (tmp_path / "sortie").exists()

@@ -182,11 +182,16 @@ def _pdfs(batch: Batch, letters: list, shared: dict, staging: Path, written: Wri
         converted = pdf_module.to_pdf(sources, staging)
     except RelanceError as err:
         written.notes.append(err.message)
-        for out in batch.outputs:
-            out.files.pop("pdf", None)
-        batch.shared.pop("combined_pdf", None)
+        without_pdfs(batch)
         return {}
     return {i: converted[path] for i, path in enumerate(letters)}
+
+
+def without_pdfs(batch: Batch) -> None:
+    """The run goes on without PDFs (no converter): none announced, none recorded."""
+    for out in batch.outputs:
+        out.files.pop("pdf", None)
+    batch.shared.pop("combined_pdf", None)
 
 
 def check_sending(settings: Settings) -> None:

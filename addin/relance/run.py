@@ -27,7 +27,7 @@ from .letters import Plan
 from .locking import run_lock
 from .model import RelanceError
 from .oserrors import describe_os_error
-from .outputs import check_sending, keep_sent, send_emails, write_documents
+from .outputs import check_sending, keep_sent, send_emails, without_pdfs, write_documents
 from .recording import csv_journal, xlsx_record
 from .workbook_io import (DEFAULT_ROOT, excel_lock_file, output_dirs, read,  # noqa: F401
                           scan, with_csv_journal)
@@ -84,7 +84,14 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
     result = RunResult(plan, folder, outputs=batch.outputs,
                        journal=journal_path if data.is_csv else None, dry_run=options.dry_run,
                        warnings=batch.warnings, unreached=batch.unreached, shared=batch.shared)
-    if not batch.outputs or options.dry_run:
+    if options.dry_run:
+        if batch.outputs and options.channels.pdf:
+            from .documents.pdf import NO_CONVERTER, find_converter
+            if find_converter() is None:  # said now, as the real run would say it
+                without_pdfs(batch)
+                result.notes = [NO_CONVERTER]
+        return result
+    if not batch.outputs:
         return result
     if not data.is_csv:
         _refuse_if_open_in_excel(workbook)
