@@ -144,7 +144,9 @@ def test_missing_settings_sheet_stops_generate_but_not_scan(tmp_path):
 
 @pytest.mark.parametrize("args", [
     ["scan"],
-    ["generate", "x.xlsx", "--as-of", "01/12/2026"],
+    ["generate", "x.xlsx", "--as-of", "12/31/2026"],  # month first: not a French date
+    ["generate", "x.xlsx", "--as-of", "01/12/26"],  # two-digit year: which century?
+    ["generate", "x.xlsx", "--as-of", "2026-13-01"],
     ["generate", "x.xlsx", "--channels", "fax"],
     ["frobnicate", "x.xlsx"],
 ])
@@ -152,6 +154,15 @@ def test_wrong_usage_exits_2(args):
     proc = run_cli(*args)
     assert proc.returncode == 2
     assert "erreur" in proc.stderr
+
+
+@pytest.mark.parametrize("typed", ["01/12/2026", "1.12.2026", " 2026-12-01"])
+def test_as_of_as_a_french_accountant_types_it(typed):
+    """The sample's run as of 1 December 2026, the date typed the French way or ISO."""
+    proc = run_cli("scan", SAMPLE, "--as-of", typed, "--json")
+    assert proc.returncode == 0, proc.stderr
+    reference = run_cli("scan", SAMPLE, "--as-of", "2026-12-01", "--json")
+    assert proc.stdout == reference.stdout
 
 
 def test_unknown_template_variable_stops_before_any_file(tmp_path):

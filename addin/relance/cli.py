@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import re
 import shutil
 import sys
 import traceback
@@ -22,11 +23,20 @@ from .workbook_io import gc_paused, scan, scan_as_json
 from .stages import label
 from .values import CLIENT_TYPE_NAMES
 
+_FRENCH_DATE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+
+
 def _as_of(text: str) -> date:
+    """AAAA-MM-JJ, or JJ/MM/AAAA as a French accountant types it (day first, four-digit year:
+    nothing left to guess)."""
     try:
-        return date.fromisoformat(text)
+        m = _FRENCH_DATE.fullmatch(text.strip())
+        if m:
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        return date.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"date invalide « {text} » (attendu AAAA-MM-JJ)") from None
+        raise argparse.ArgumentTypeError(
+            f"date invalide « {text} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)") from None
 
 
 def _channels(text: str) -> tuple:
@@ -83,12 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="afficher l'étape de relance de chaque facture")
     p.add_argument("workbook", type=Path, metavar="CLASSEUR", help="classeur .xlsx/.xlsm ou export .csv")
-    p.add_argument("--as-of", type=_as_of, default=None, metavar="AAAA-MM-JJ", help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
+    p.add_argument("--as-of", type=_as_of, default=None, metavar="AAAA-MM-JJ", help="date de référence AAAA-MM-JJ ou JJ/MM/AAAA (défaut : aujourd'hui)")
     p.add_argument("--json", action="store_true", help="sortie JSON sur la sortie standard")
 
     g = sub.add_parser("generate", help="écrire les 2es lettres de relance et les consigner")
     g.add_argument("workbook", type=Path, metavar="CLASSEUR", help="classeur .xlsx/.xlsm ou export .csv")
-    g.add_argument("--as-of", type=_as_of, default=None, metavar="AAAA-MM-JJ", help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)")
+    g.add_argument("--as-of", type=_as_of, default=None, metavar="AAAA-MM-JJ", help="date de référence AAAA-MM-JJ ou JJ/MM/AAAA (défaut : aujourd'hui)")
     g.add_argument("--out", type=Path, default=None, metavar="DOSSIER", help="dossier de sortie (les fichiers y sont écrits directement)")
     g.add_argument("--channels", type=_channels, default=None, metavar="LISTE",
                    help="canaux, liste séparée par des virgules : courrier,email,sms (défaut : les trois)")
