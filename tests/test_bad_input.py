@@ -266,3 +266,60 @@ def test_wrong_check_digits_stop_the_run_naming_each_cell(tmp_path):
     assert "cellule B6" in proc.stderr and "« SIREN » = « 814529633 »" in proc.stderr
     assert "cellule B7" in proc.stderr and "FR7630006000011234567890188" in proc.stderr
     assert_nothing_written(tmp_path, book, before)
+
+
+EMAIL_HEADERS = HEADERS + ["E-mail"]
+
+
+def test_every_settings_problem_is_said_at_once(tmp_path):
+    """What a new user met one run at a time: a missing company name, a wrong IBAN and no
+    company e-mail while a client gets an e-mail — all three in one message, naming the
+    file to fix; nothing written."""
+    settings = [(k, "FR76 3000 6000 0112 3456 7890 180" if k == "IBAN" else v)
+                for k, v in SETTINGS if k != "Raison sociale"]
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1") + ["client@exemple.fr"]],
+                     headers=EMAIL_HEADERS, settings=settings)
+    before = book.read_bytes()
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1, proc.stderr
+    message = " ".join(proc.stderr.split())
+    assert "la feuille « Paramètres » du classeur" in message
+    assert "Raison sociale" in message
+    assert "« IBAN » = « FR76 3000 6000 0112 3456 7890 180 »" in message
+    assert "« E-mail » de la société" in message and "retirez le canal email" in message
+    assert_nothing_written(tmp_path, book, before)
+
+
+def test_the_sender_is_asked_for_only_when_a_letter_goes_by_e_mail(tmp_path):
+    no_address = make_book(tmp_path / "a.xlsx", [due_row("F1")])  # no client e-mail
+    assert run_cli("generate", no_address, "--as-of", AS_OF, "--dry-run").returncode == 0
+    with_address = make_book(tmp_path / "b.xlsx", [due_row("F1") + ["client@exemple.fr"]],
+                             headers=EMAIL_HEADERS)
+    proc = run_cli("generate", with_address, "--as-of", AS_OF, "--dry-run")
+    assert proc.returncode == 1 and "« E-mail » de la société" in proc.stderr
+    proc = run_cli("generate", with_address, "--as-of", AS_OF, "--dry-run",
+                   "--channels", "courrier,sms")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_wrong_sender_address_names_its_cell(tmp_path):
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1") + ["client@exemple.fr"]],
+                     headers=EMAIL_HEADERS, settings=SETTINGS + [("E-mail", "compta@")])
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    message = " ".join(proc.stderr.split())
+    assert "B7" in message and "« E-mail » = « compta@ » : adresse e-mail invalide" in message
+
+
+def test_settings_csv_problems_name_the_csv_file(tmp_path):
+    (tmp_path / "parametres.csv").write_text(
+        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    export = tmp_path / "export.csv"
+    export.write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance;E-mail\n"
+                      "F1;Hélène;01/09/2026;100,00;01/10/2026;helene@exemple.fr\n",
+                      encoding="utf-8")
+    proc = run_cli("generate", export, "--as-of", AS_OF, "--out", tmp_path / "sortie")
+    assert proc.returncode == 1
+    message = " ".join(proc.stderr.split())
+    assert "le fichier parametres.csv à côté du CSV" in message and "« E-mail »" in message
+    assert not (tmp_path / "sortie").exists()

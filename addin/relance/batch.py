@@ -80,8 +80,10 @@ class Batch:
 def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_of: date,
                   channels: Channels = Channels()) -> Batch:
     settings = ledger.settings
-    _check_settings(settings, is_csv, ledger.anomalies)
     plan = plan_run(ledger, as_of)
+    # the sender matters only when some letter goes by e-mail
+    needs_sender = channels.email and any(not email_problem(lt) for lt in plan.letters)
+    _check_settings(settings, is_csv, ledger.anomalies, needs_sender)
     batch = Batch(plan, channels, settings=settings, warnings=settings_warnings(settings))
     if not plan.letters:
         return batch
@@ -154,18 +156,12 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
             out.files.pop("courrier")  # still rendered: the e-mail attaches the letter
     if channels.email:
         _check_email_templates(batch)
-        sender = sender_address(settings)
         for out in batch.outputs:
             problem = email_problem(out.letter)
             if problem:
                 batch.unreached.append(Anomaly(problem))
             else:
                 out.files["email"] = folder / f"{out.stem}.eml"
-        if any("email" in o.files for o in batch.outputs) and not valid_address(sender):
-            shown = f" (« {sender} » n'est pas une adresse valide)" if sender else ""
-            raise RelanceError(f"Paramètres : indiquez l'« E-mail » de la société (ou "
-                               f"l'« Expéditeur e-mail »){shown} pour écrire les e-mails de "
-                               f"relance, ou retirez le canal email.")
     if channels.sms:
         rows, unreached = sms_rows((o.letter, batch.context(o.letter)) for o in batch.outputs)
         batch.sms, batch.unreached = rows, batch.unreached + unreached
@@ -232,22 +228,40 @@ def _check_email_templates(batch: Batch) -> None:
                             html=ext == "html")
 
 
-def _check_settings(settings: Settings, is_csv: bool, anomalies=()) -> None:
+def _check_settings(settings: Settings, is_csv: bool, anomalies=(), needs_sender=False) -> None:
+    """Everything the settings lack or get wrong, said at once: one run to fix them all."""
     where = ("la feuille « Paramètres » du classeur" if not is_csv
              else "le fichier parametres.csv à côté du CSV")
     missing = missing_for_generate(settings)
+    invalid = invalid_identifiers(settings)
+    if needs_sender:
+        sender = sender_address(settings)
+        if not sender:
+            missing.append("« E-mail » de la société (ou « Expéditeur e-mail »), pour écrire "
+                           "les e-mails de relance (ou retirez le canal email)")
+        elif not valid_address(sender):
+            target = ("smtp", "sender") if settings.smtp.sender.strip() else ("company", "email")
+            key = "Expéditeur e-mail" if target[0] == "smtp" else "E-mail"
+            cell = settings.cells.get(target)
+            invalid.append(f"{cell.describe() + ' : ' if cell is not None else ''}« {key} » = "
+                           f"« {sender} » : adresse e-mail invalide (ou retirez le canal email)")
+    if not missing and not invalid:
+        return
+    said = []
     if missing:
         intro = "" if settings.present else \
             f"Il manque {where} (deux colonnes : Paramètre, Valeur). "
-        # a misspelt key is the likeliest cause of a "missing" one: say which cell
-        typos = [a.describe() for a in anomalies if "inconnu, ignoré" in a.message]
-        hint = (" Paramètres non reconnus : " + " ; ".join(typos) + ".") if typos else ""
-        raise RelanceError(f"{intro}Paramètres à renseigner dans {where} avant de générer les "
-                           f"lettres : " + " ; ".join(missing) + "." + hint)
-    invalid = invalid_identifiers(settings)
+        said.append(f"{intro}Paramètres à renseigner dans {where} avant de générer les "
+                    f"lettres : " + " ; ".join(missing) + ".")
     if invalid:
-        raise RelanceError(f"Paramètres à corriger dans {where} avant de générer les lettres : "
-                           + " ; ".join(invalid) + ".")
+        said.append(("À corriger aussi" if missing else
+                     f"Paramètres à corriger dans {where} avant de générer les lettres")
+                    + " : " + " ; ".join(invalid) + ".")
+    # a misspelt key is the likeliest cause of a "missing" one: say which cell
+    typos = [a.describe() for a in anomalies if "inconnu, ignoré" in a.message]
+    if missing and typos:
+        said.append("Paramètres non reconnus : " + " ; ".join(typos) + ".")
+    raise RelanceError(" ".join(said))
 
 
 def _check_payment_ways(plan: Plan, settings: Settings) -> None:
