@@ -182,10 +182,11 @@ def main(argv=None) -> int:
         plain = plain_loop(book, plain_count, work) / plain_count * letters
         ours, _ = relance("generate", book, "--as-of", AS_OF, "--channels", "courrier",
                           "--out", work / "sortie")
-        rows_out = [("Lettres", f"boucle docxtpl : {letters / plain:.0f} lettres/s "
-                     f"({plain:.1f} s pour {letters})",
+        rows_out = [("", "référence", "Relance", "rapport"),
+                    ("Lettres", f"boucle docxtpl : {letters / plain:.0f} lettres/s "
+                     f"({plain:.1f} s pour {letters}, mesuré sur {plain_count})",
                      f"relance generate : {letters / ours:.0f} lettres/s ({ours:.1f} s)",
-                     f"× {plain / ours:.1f}")]
+                     f"× {plain / ours:.1f} plus vite")]
 
         big = make_workbook(work / "grand.xlsx", 0, rows)
         excel_like = make_excel_like_workbook(work / "grand-excel.xlsx", rows)
@@ -194,7 +195,8 @@ def main(argv=None) -> int:
             rows_out.append((label, f"calamine seul : {calamine:.2f} s ({rows} lignes)",
                              f"relance scan --json : {scan:.2f} s (sans partage : "
                              f"{plain_scan:.2f} s)",
-                             f"× {scan / calamine:.2f} (× {plain_scan / calamine:.2f})"))
+                             f"× {scan / calamine:.2f} (× {plain_scan / calamine:.2f}) "
+                             f"le temps de calamine"))
         timings = [stage_time(big) for _ in range(3)]
         read, stages, lines = (min(t[k] for t in timings) for k in range(3))
         rows_out.append(("Étapes", f"lecture : {read:.2f} s",

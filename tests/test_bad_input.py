@@ -323,3 +323,24 @@ def test_settings_csv_problems_name_the_csv_file(tmp_path):
     message = " ".join(proc.stderr.split())
     assert "le fichier parametres.csv à côté du CSV" in message and "« E-mail »" in message
     assert not (tmp_path / "sortie").exists()
+
+
+def test_a_csv_is_called_a_file_in_messages(tmp_path):
+    empty = tmp_path / "zero.csv"
+    empty.write_text("", encoding="utf-8")
+    proc = run_cli("scan", empty, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "Le fichier zero.csv est vide" in proc.stderr and "feuille" not in proc.stderr
+    no_due = tmp_path / "export.csv"
+    no_due.write_text("N° facture;Client;Montant TTC\nF1;A;100,00\n", encoding="utf-8")
+    proc = run_cli("scan", no_due, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "Fichier « export.csv » : colonne « Échéance » introuvable" in proc.stderr
+
+
+def test_a_sheet_of_headers_alone_says_there_is_no_invoice(tmp_path):
+    headers_only = tmp_path / "export.csv"
+    headers_only.write_text("N° facture;Client;Échéance;Montant TTC\n", encoding="utf-8")
+    proc = run_cli("scan", headers_only, "--as-of", AS_OF)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "Aucune facture lue au 01/12/2026."

@@ -183,6 +183,9 @@ def _scan(args, as_of: date) -> int:
         return 0
     plan = scan(args.workbook, as_of)
     _report_anomalies(args, plan.anomalies)
+    if not plan.lines:  # headers alone, or every row unreadable (reported above)
+        print(f"Aucune facture lue au {short_date(as_of)}.")
+        return 0
     rows = [(ln.invoice.number, ln.invoice.client.name, short_date(ln.invoice.due_date),
              money(ln.balance), label(ln.stage)) for ln in plan.lines]
     _table(("N° facture", "Client", "Échéance", "Reste dû", "Étape"), rows, right={3})

@@ -45,6 +45,11 @@ class Grid:
         row = self.formats[i]
         return (row[j] if j < len(row) else None) or "General"
 
+    @property
+    def place(self) -> str:
+        """How a message names the block: « Fichier « x.csv » », « Feuille « Créances » »."""
+        return f"Fichier « {self.sheet} »" if self.csv else f"Feuille « {self.sheet} »"
+
     def location(self, i: int, j: Optional[int] = None, header: str = "") -> Location:
         row = self.first_row + i
         if j is None:

@@ -78,8 +78,9 @@ def prepare(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid]
             source: str) -> Assembly:
     parsed_settings = parse_settings(settings)
     if all(is_blank(v) for row in receivables.rows for v in row):
-        raise RelanceError(f"La feuille « {receivables.sheet} » de {source} est vide : aucune "
-                           f"facture à lire.")
+        what = f"Le fichier {source}" if receivables.csv else \
+            f"La feuille « {receivables.sheet} » de {source}"
+        raise RelanceError(f"{what} est vide : aucune facture à lire.")
     survey = survey_receivables(receivables, parsed_settings.month_first_dates)
     entries, journal_anomalies = ([], []) if journal is None else \
         parse_journal(journal.rows, journal.sheet, journal.first_row)

@@ -64,7 +64,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     if found is None:
         seen = headers_found(grid)
         raise RelanceError(
-            f"Feuille « {grid.sheet} » : ligne d'en-têtes introuvable dans les {20} premières lignes "
+            f"{grid.place} : ligne d'en-têtes introuvable dans les {20} premières lignes "
             f"(il faut au moins trois colonnes connues, par exemple « N° facture », « Client », "
             f"« Échéance », « Montant TTC »). En-têtes vus : {_quote_list(seen) or 'aucun'}.")
     header_index, columns = found
@@ -74,7 +74,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     if missing:
         names = " et ".join(f"« {canonical(f)} »" for f in missing)
         raise RelanceError(
-            f"Feuille « {grid.sheet} » : colonne {names} introuvable (ligne d'en-têtes "
+            f"{grid.place} : colonne {names} introuvable (ligne d'en-têtes "
             f"{grid.first_row + header_index}). En-têtes trouvés : "
             f"{_quote_list(headers_found(grid, header_index))}.")
     headers = {f: cell_text(grid.value(header_index, j)) for f, j in columns.items()}
@@ -239,7 +239,7 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> bool:
         if len(first_of) == 2:
             (day_loc, day_val), (mon_loc, mon_val) = first_of[DAY_FIRST], first_of[MONTH_FIRST]
             raise RelanceError(
-                f"Feuille « {grid.sheet} » : les dates mélangent deux ordres jour/mois. "
+                f"{grid.place} : les dates mélangent deux ordres jour/mois. "
                 f"{day_loc.describe()} : « {day_val} » ne se lit que jour en premier ; "
                 f"{mon_loc.describe()} : « {mon_val} » ne se lit que mois en premier. "
                 f"Corrigez l'une des deux pour que toutes les dates suivent le même ordre.")
