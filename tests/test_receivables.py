@@ -563,7 +563,9 @@ def test_csv_unreadable_value_names_the_line_and_the_column(tmp_path):
 
 # --- what the column-by-column reader must not change (review of the fast reader) ----------
 
-def test_a_row_reports_its_first_bad_cell_even_beside_an_absurd_amount():
+def test_a_row_reports_every_bad_cell_in_reading_order_even_an_absurd_amount():
+    """One run shows all there is to fix: every bad cell of a row, client first, then dates,
+    then amounts (the order a reader of the row meets them)."""
     g = grid(HEADERS + ["Type client"], ["F1", "A", "15/03/2026", 1e30, "bogus"],
              ["F2", "B", "31/02/2026", 1e30, ""], ["F3", "C", "15/03/2026", 2e20, ""],
              ["F4", "D", "15/03/2026", "1" + "0" * 30, ""], ["F5", "E", "15/03/2026", 12.5, ""])
@@ -571,9 +573,10 @@ def test_a_row_reports_its_first_bad_cell_even_beside_an_absurd_amount():
     assert numbers(result) == ["F5"]
     messages = [a.message for a in result.anomalies]
     assert messages[0].startswith("type client inconnu") and "F1" in messages[0]
-    assert messages[1].startswith("date inexistante") and "F2" in messages[1]
-    assert all(m.startswith("montant démesuré") for m in messages[2:]), messages
-    assert [a.where.cell for a in result.anomalies] == ["E2", "C3", "D4", "D5"]
+    assert messages[1].startswith("montant démesuré") and "F1" in messages[1]
+    assert messages[2].startswith("date inexistante") and "F2" in messages[2]
+    assert all(m.startswith("montant démesuré") for m in messages[3:]), messages
+    assert [a.where.cell for a in result.anomalies] == ["E2", "D2", "C3", "D3", "D4", "D5"]
 
 
 def test_equal_but_different_client_cells_keep_their_own_text():

@@ -122,14 +122,15 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
 
 
 def read_rows(survey: Survey, start: int, stop: int) -> tuple[list, dict]:
-    """The invoices of the surveyed rows [start:stop], and {grid row index: Anomaly} for the
-    rows among them that could not be read (left out)."""
+    """The invoices of the surveyed rows [start:stop], and {grid row index: (Anomaly, one per
+    bad cell)} for the rows among them that could not be read (left out)."""
     indices, numbers = survey.indices[start:stop], survey.numbers[start:stop]
     invoices, failed = survey.reader.read_all(indices, numbers)
     number_of = dict(zip(indices, numbers)) if failed else {}
-    return invoices, {i: Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
-                                 f"facture {number_of[i]} ignorée", err.location)
-                      for i, err in failed.items()}
+    return invoices, {i: tuple(Anomaly(f"{err.reason} : valeur « {cell_text(err.value)} » ; "
+                                       f"facture {number_of[i]} ignorée", err.location)
+                               for err in errs)
+                      for i, errs in failed.items()}
 
 
 def complete_receivables(survey: Survey, invoices: list, failed: dict) -> Receivables:
@@ -143,8 +144,8 @@ def complete_receivables(survey: Survey, invoices: list, failed: dict) -> Receiv
 def row_anomalies(survey: Survey, failed: dict) -> tuple:
     """What the sheet and its rows call for, duplicates aside: the sheet's notes, then the rows
     skipped by the survey or unreadable (`failed`, from every `read_rows`), in row order."""
-    anomalies = {**survey.skipped, **failed}
-    return tuple(survey.notes) + tuple(anomalies[i] for i in sorted(anomalies))
+    anomalies = {**{i: (a,) for i, a in survey.skipped.items()}, **failed}
+    return tuple(survey.notes) + tuple(a for i in sorted(anomalies) for a in anomalies[i])
 
 
 def _column(rows: list, j: int) -> list:
@@ -264,8 +265,8 @@ class _RowReader:
     comprehensions per field instead of a dictionary per row), typed cells (dates, numbers)
     skip the text parsers, and a client's columns are read once however many invoices it has.
 
-    A row with several bad cells is reported once, for the first in the order client, dates,
-    amounts — the order a reader of the row meets them."""
+    A row with several bad cells is reported for each of them, in the order client, dates,
+    amounts (the order a reader of the row meets them): one run shows all there is to fix."""
 
     def __init__(self, grid: Grid, columns: dict, headers: dict, month_first: bool):
         self.grid, self.columns, self.headers = grid, columns, headers
@@ -282,7 +283,8 @@ class _RowReader:
 
     def read_all(self, indices: list, numbers: list) -> tuple[list, dict]:
         """Invoices of the rows `indices` (grid row indexes) numbered `numbers`, and
-        {row index: _RowError} for the rows that could not be read (left out)."""
+        {row index: [_RowError, one per bad cell]} for the rows that could not be read (left
+        out)."""
         rows = self.grid.rows
         sub = [rows[i] for i in indices]
         count = len(sub)
@@ -296,11 +298,12 @@ class _RowReader:
                 return [r[j] for r in sub]
             return [r[j] if j < len(r) else None for r in sub]
 
-        errors = {}  # position in `sub` -> (field, reason, value); the first one counts
+        errors = {}  # position in `sub` -> [(field, reason, value)], a field once
 
         def note(position, field, bad):
-            if position not in errors:
-                errors[position] = (field, bad.reason, bad.value)
+            found = errors.setdefault(position, [])
+            if all(f != field for f, _, _ in found):
+                found.append((field, bad.reason, bad.value))
 
         clients = self._clients(sub, indices, column, note)
         absent = [None] * count  # a column the sheet does not have: shared, never changed
@@ -345,8 +348,9 @@ class _RowReader:
             insolvencies, [first_row + i for i in indices], repeat("", count))]
         if not errors:
             return invoices, {}
-        failed = {indices[p]: self._error(reason, value, indices[p], field)
-                  for p, (field, reason, value) in errors.items()}
+        failed = {indices[p]: [self._error(reason, value, indices[p], field)
+                               for field, reason, value in found]
+                  for p, found in errors.items()}
         return [inv for p, inv in enumerate(invoices) if p not in errors], failed
 
     def _date(self, value):
