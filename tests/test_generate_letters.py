@@ -91,6 +91,12 @@ def test_business_letter_lists_other_overdue_invoices_apart(run):
     assert "FA-2026-0113" in text and "FA-2026-0114" in text
     claimed = run["letters"]["CL004"]["invoices"]
     assert "FA-2026-0113" not in claimed and "FA-2026-0114" not in claimed
+    # each with what the client may know of it: reminded on a date, or simply to be paid
+    # (never "not reminded yet", which tells the client how our follow-up works)
+    others = [ln for ln in text.splitlines() if "FA-2026-0113" in ln or "FA-2026-0114" in ln]
+    assert len(others) == 2 and all(ln.endswith(")") for ln in others), others
+    assert any("(relancée le " in ln for ln in others) and any("(à régler)" in ln for ln in others)
+    assert "pas encore relancée" not in text
 
 
 def test_consumer_letter_has_no_penalty_nor_indemnity_but_legal_interest(run):

@@ -121,7 +121,8 @@ def _other_status(line, lang: str) -> str:
     if line.stage is Stage.FIRST_SENT and first:
         return f"reminder sent on {short_date(first)}" if lang == "en" else \
             f"relancée le {short_date(first)}"
-    return "no reminder sent yet" if lang == "en" else "pas encore relancée"
+    # not "not reminded yet": the client need not learn how our follow-up is organised
+    return "payment due" if lang == "en" else "à régler"
 
 
 def letter_context(letter: Letter, settings: Settings, as_of) -> dict:
