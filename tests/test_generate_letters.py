@@ -120,6 +120,19 @@ def test_english_client_gets_an_english_letter(run):
     assert "Madame, Monsieur" not in text
 
 
+def test_a_letter_abroad_is_addressed_and_signed_for_abroad(run):
+    """The UK client's address in the Royal Mail's order, the country last in capitals; our
+    town followed by France and our number with +33, where the client reads them."""
+    lines = run["texts"]["CL007"].splitlines()
+    at = lines.index("18 Canal Street")
+    assert lines[at + 1:at + 4] == ["MANCHESTER", "M1 3HE", "ROYAUME-UNI"]
+    text = "\n".join(lines)
+    assert "69007 Lyon, France" in text and "+33 4 78 92 15 40" in text
+    assert "04 78 92 15 40" not in text
+    french = run["texts"]["CL004"]  # a client in France: as before
+    assert "Lyon, France" not in french and "04 78 92 15 40" in french
+
+
 def test_cash_offered_only_when_total_is_at_most_1000(run):
     assert "espèces" in run["texts"]["CL002"].lower()  # 498,40 €
     assert "en espèces" not in run["texts"]["CL004"].lower()  # 8 475,50 €

@@ -12,23 +12,27 @@ from ..law import INDEMNITY
 from ..letters import Letter
 from ..model import Company, Settings, Stage
 from ..values import fold
+from .countries import abroad, dialled_from_abroad, foreign_address_lines
 
 
 @functools.lru_cache(maxsize=8)
-def company_context(company: Company) -> dict:
-    """One dict per company, shared by the letters of a run (5,000 letters, one letterhead)."""
+def company_context(company: Company, client_abroad: bool = False) -> dict:
+    """One dict per company, shared by the letters of a run (5,000 letters, one letterhead).
+    `client_abroad`: for a client in another country, the town says France and the phone
+    number is written as dialled from abroad (+33 …)."""
     return {
         "name": company.name,
         "legal_form": company.legal_form,
         "capital": _capital(company.capital),
         "address_lines": _lines(company.address),
         "postcode": company.postcode,
-        "city": company.city,
+        "city": f"{company.city.strip()}, France" if client_abroad and company.city.strip() else
+        company.city,
         "siren": company.siren,
         "rcs": company.rcs,
         "vat": company.vat,
         "legal_mentions": legal_mentions(company),
-        "phone": company.phone,
+        "phone": dialled_from_abroad(company.phone) if client_abroad else company.phone,
         "email": company.email,
         "signatory": company.signatory,
         "signatory_title": company.signatory_title,
@@ -104,8 +108,12 @@ def salutation(contact: str, lang: str) -> str:
 
 
 def client_address_lines(letter: Letter) -> list:
-    """The postal lines under the client's name: street lines, postcode and city, country."""
+    """The postal lines under the client's name: street lines, postcode and city, country;
+    abroad, in the destination country's order (see countries.py)."""
     c = letter.client
+    foreign = foreign_address_lines(_lines(c.address), c.postcode, c.city, c.country)
+    if foreign is not None:
+        return foreign
     lines = _lines(c.address)
     town = " ".join(x for x in (c.postcode.strip(), c.city.strip()) if x)
     if town:
@@ -139,7 +147,7 @@ def letter_context(letter: Letter, settings: Settings, as_of) -> dict:
                    f"{money(letter.total)}")
     return {
         "lang": lang,
-        "company": company_context(settings.company),
+        "company": company_context(settings.company, abroad(c.country)),
         "client": {
             "name": c.name,
             "code": c.code,

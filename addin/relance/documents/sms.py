@@ -21,48 +21,12 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from ..model import Anomaly
-from ..values import fold
+from .countries import region_of
 from .email_draft import render_template, template_name, template_path, write_atomic
 
 # --- phone numbers -------------------------------------------------------------------------
 
-# The `Pays` cell, folded (lower case, no accents, letters and digits only) -> region code.
-COUNTRIES = {
-    "": "FR", "france": "FR", "fr": "FR", "fra": "FR", "francemetropolitaine": "FR",
-    "royaumeuni": "GB", "uk": "GB", "unitedkingdom": "GB", "gb": "GB", "grandebretagne": "GB",
-    "angleterre": "GB", "england": "GB", "ecosse": "GB", "scotland": "GB", "paysdegalles": "GB",
-    "wales": "GB", "irlandedunord": "GB", "greatbritain": "GB",
-    "belgique": "BE", "belgium": "BE", "belgie": "BE", "be": "BE",
-    "suisse": "CH", "switzerland": "CH", "schweiz": "CH", "svizzera": "CH", "ch": "CH",
-    "allemagne": "DE", "germany": "DE", "deutschland": "DE", "de": "DE",
-    "espagne": "ES", "spain": "ES", "espana": "ES", "es": "ES",
-    "italie": "IT", "italy": "IT", "italia": "IT", "it": "IT",
-    "luxembourg": "LU", "lu": "LU",
-    "monaco": "MC", "mc": "MC",
-    "paysbas": "NL", "netherlands": "NL", "hollande": "NL", "nederland": "NL", "nl": "NL",
-    "portugal": "PT", "pt": "PT",
-    "irlande": "IE", "ireland": "IE", "ie": "IE",
-    "autriche": "AT", "austria": "AT", "osterreich": "AT", "at": "AT",
-    "andorre": "AD", "andorra": "AD",
-    "canada": "CA", "etatsunis": "US", "usa": "US", "unitedstates": "US", "us": "US",
-    "maroc": "MA", "morocco": "MA", "algerie": "DZ", "tunisie": "TN",
-    "guadeloupe": "GP", "martinique": "MQ", "guyane": "GF", "reunion": "RE", "lareunion": "RE",
-    "mayotte": "YT", "nouvellecaledonie": "NC", "polynesiefrancaise": "PF",
-    "saintpierreetmiquelon": "PM",
-}
-
 MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
-
-
-def region_of(country: str) -> str:
-    """The phonenumbers region for a `Pays` cell (France when empty or unknown)."""
-    key = fold(country or "")
-    if key in COUNTRIES:
-        return COUNTRIES[key]
-    code = (country or "").strip().upper()
-    if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS:
-        return code
-    return "FR"
 
 
 def normalise_mobile(raw: str, country: str = "") -> tuple[str | None, str]:
