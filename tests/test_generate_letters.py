@@ -190,13 +190,19 @@ def test_summary_lists_responded_invoices_and_default_type(run):
 
 
 def test_human_summary_table(sample_copy):
+    planned, _ = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                          "--channels", "courrier", "--dry-run")
+    stems = [Path(letter["files"]["courrier"]).stem for letter in planned["letters"]]
+    assert len(stems) == 10 and max(map(len, stems)) > 60  # the sample has a long one
     proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--channels",
                    "courrier")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "10 lettre(s)" in out
-    for header in ("Client", "Factures", "Total réclamé", "Fichier"):
+    for header in ("Client", "Factures", "Total réclamé", "Nom des fichiers"):
         assert header in out
+    # the files' name in full, however long, as it is on disk (without its extensions)
+    assert all(stem in out for stem in stems)
     assert "Dupont & Fils <Nord>" in out and "4 675,60 €" in out.replace("\u202f", " ").replace("\u00a0", " ")
 
 

@@ -272,7 +272,8 @@ def _summary(args, result) -> None:
         _out(args, f"{what} ({n_inv} facture(s)) dans {result.output_dir} :")
         rows = [(o.letter.client.name, ", ".join(o.letter.numbers), money(o.letter.total),
                  o.stem, _channels_of(o)) for o in result.outputs]
-        _table(("Client", "Factures", "Total réclamé", "Fichier", "Canaux"), rows, right={2},
+        _table(("Client", "Factures", "Total réclamé", "Nom des fichiers", "Canaux"), rows,
+               right={2}, whole={3},
                file=sys.stderr if args.json else sys.stdout)
         labels = {"combined": "Toutes les lettres, à imprimer", "combined_pdf": "Idem en PDF",
                   "register": "Bordereau d'envoi", "sms": "SMS à envoyer"}
@@ -343,10 +344,12 @@ def _progress_bar():
     return _Bar()
 
 
-def _table(headers, rows, right=(), file=None) -> None:
+def _table(headers, rows, right=(), file=None, whole=()) -> None:
+    """A plain text table; a cell over 60 characters is cut, except in the columns `whole`
+    (a file name the user will look for)."""
     file = file or sys.stdout
     widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(headers)]
-    widths = [min(w, 60) for w in widths]
+    widths = [w if i in whole else min(w, 60) for i, w in enumerate(widths)]
 
     def fmt(row):
         cells = []
