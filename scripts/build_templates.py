@@ -485,11 +485,15 @@ def build_fr(path=FR_PATH):
               "1231-6 du Code civil).", align=j)
     tag(doc, "{%p endif %}")
 
+    # a public buyer's goods cannot be seized: the way is the administrative court's
+    # référé-provision (Code de justice administrative R541-1), not a collection agency
     para(doc, "À défaut de règlement ou de prise de contact de votre part au plus tard le "
-              "{{ deadline }}, nous vous adresserons une mise en demeure de payer, puis nous "
-              "confierons le recouvrement de notre créance à une société de recouvrement ou "
-              "engagerons une procédure judiciaire. Nous souhaitons vivement ne pas en arriver "
-              "là.", align=j, before=Pt(4))
+              "{{ deadline }}, nous vous adresserons une mise en demeure de payer, puis "
+              "{% if clientele == 'public' %}nous demanderons au tribunal administratif une "
+              "provision du montant de notre créance (article R541-1 du Code de justice "
+              "administrative){% else %}nous confierons le recouvrement de notre créance à une "
+              "société de recouvrement ou engagerons une procédure judiciaire{% endif %}. Nous "
+              "souhaitons vivement ne pas en arriver là.", align=j, before=Pt(4))
     para(doc, "Si votre règlement a croisé ce courrier, nous vous prions de ne pas en tenir "
               "compte. Si vous contestez tout ou partie de ces sommes, merci de nous en faire "
               "part sans délai afin que nous examinions votre réclamation.", align=j)
@@ -629,9 +633,12 @@ def build_en(path=EN_PATH):
     tag(doc, "{%p endif %}")
 
     para(doc, "If we have not received your payment or heard from you by {{ deadline }}, we "
-              "will send you a formal notice to pay (mise en demeure) and then pass the matter "
-              "to a debt collection agency or take legal action. We would much prefer not to "
-              "have to take these steps.", align=j, before=Pt(4))
+              "will send you a formal notice to pay (mise en demeure) and then "
+              "{% if clientele == 'public' %}apply to the administrative court for an interim "
+              "payment of the sum due (Article R541-1 of the French Code of Administrative "
+              "Justice){% else %}pass the matter to a debt collection agency or take legal "
+              "action{% endif %}. We would much prefer not to have to take these steps.",
+         align=j, before=Pt(4))
     para(doc, "If your payment has crossed with this letter, please disregard it. If you "
               "dispute all or part of these amounts, please let us know straight away so that "
               "we can look into it.", align=j)
@@ -817,8 +824,11 @@ def check(out_dir=Path("/tmp/relance_check")):
                 assert ("Dupont" in full) and (ctx["client"]["address_lines"][0] in full)
                 if not ctx["client"]["contact"]:
                     assert "attention" not in full, name
-                assert ("frais" not in full.split("société de recouvrement")[-1]
-                        if lang == "fr" else True), name
+                if clientele == "public":  # the court, never an agency, for a public buyer
+                    assert "R541-1" in full and "agency" not in full, name
+                    assert "société de recouvrement" not in full, name
+                elif lang == "fr":  # an agency's fees are never claimed (CPCE L111-8)
+                    assert "frais" not in full.split("société de recouvrement")[-1], name
                 results.append(out)
     return results
 

@@ -196,3 +196,17 @@ def test_shipped_templates_exist():
     for name in ("2e_relance_email.txt", "2e_relance_email.html", "2e_relance_email_en.txt",
                  "2e_relance_email_en.html", "2e_relance_sms.txt", "2e_relance_sms_en.txt"):
         assert template_path(name).is_file(), name
+
+
+def test_a_public_buyer_s_email_names_the_administrative_court(sample, tmp_path):
+    """The same next steps as the letter: the court for a public buyer, an agency otherwise
+    (text and HTML parts alike)."""
+    for start, expected, absent in (("Mairie", "tribunal administratif", "organisme spécialisé"),
+                                    ("Dupont", "organisme spécialisé", "tribunal administratif")):
+        letter, context, settings = letter_of(sample, start)
+        path = tmp_path / f"{start}.eml"
+        write_eml(build_email(letter, context, settings, None), path)
+        msg = parse(path)
+        for kind in ("plain", "html"):
+            body = " ".join(msg.get_body(preferencelist=(kind,)).get_content().split())
+            assert expected in body and absent not in body, (start, kind)
