@@ -276,3 +276,25 @@ def test_a_credit_note_is_deducted_by_one_letter_only(sample_copy):
     text = docx_text(december["files"]["courrier"])
     assert "AV-2026-0007" not in text and "2 145,60 €" in text
     assert "avoir AV-2026-0007 déjà déduit par la 2e relance du 10/10/2026" in proc.stderr
+
+
+def test_english_letters_sign_with_the_english_title_when_given(tmp_path):
+    """`Fonction du signataire (anglais)`: the English letter says Managing Director where the
+    French ones keep Gérante; without it, both keep the French title."""
+    import shutil
+    from conftest import SAMPLE
+    book = tmp_path / "relances.xlsx"
+    shutil.copy2(SAMPLE, book)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Paramètres"]
+    titles = [row[1].value for row in ws.iter_rows(min_row=2) if row[0].value ==
+              "Fonction du signataire"]
+    assert titles == ["Gérante"]
+    ws.append(["Fonction du signataire (anglais)", "Managing Director"])
+    wb.save(book)
+    result, proc = run_json("generate", book, "--as-of", SAMPLE_DATE.isoformat(),
+                            "--channels", "courrier")
+    assert "inconnu" not in proc.stderr
+    texts = {x["client_code"]: docx_text(x["files"]["courrier"]) for x in result["letters"]}
+    assert "Managing Director" in texts["CL007"] and "Gérante" not in texts["CL007"]
+    assert "Gérante" in texts["CL004"] and "Managing Director" not in texts["CL004"]

@@ -149,6 +149,7 @@ class Company:
     email: str = ""
     signatory: str = ""
     signatory_title: str = ""
+    signatory_title_en: str = ""  # on English letters; the French title when empty
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from .countries import abroad, dialled_from_abroad, foreign_address_lines
 
 
 @functools.lru_cache(maxsize=8)
-def company_context(company: Company, client_abroad: bool = False) -> dict:
+def company_context(company: Company, client_abroad: bool = False, lang: str = "fr") -> dict:
     """One dict per company, shared by the letters of a run (5,000 letters, one letterhead).
     `client_abroad`: for a client in another country, the town says France and the phone
-    number is written as dialled from abroad (+33 …)."""
+    number is written as dialled from abroad (+33 …); `lang` en: the signatory's English
+    title when given (`Fonction du signataire (anglais)`)."""
     return {
         "name": company.name,
         "legal_form": company.legal_form,
@@ -35,7 +36,8 @@ def company_context(company: Company, client_abroad: bool = False) -> dict:
         "phone": dialled_from_abroad(company.phone) if client_abroad else company.phone,
         "email": company.email,
         "signatory": company.signatory,
-        "signatory_title": company.signatory_title,
+        "signatory_title": (lang == "en" and company.signatory_title_en.strip()) or
+        company.signatory_title,
     }
 
 
@@ -147,7 +149,7 @@ def letter_context(letter: Letter, settings: Settings, as_of) -> dict:
                    f"{money(letter.total)}")
     return {
         "lang": lang,
-        "company": company_context(settings.company, abroad(c.country)),
+        "company": company_context(settings.company, abroad(c.country), lang),
         "client": {
             "name": c.name,
             "code": c.code,

@@ -31,6 +31,8 @@ _KEYS = {
     "courriel": ("company", "email"),
     "signataire": ("company", "signatory"),
     "fonctiondusignataire": ("company", "signatory_title"),
+    "fonctiondusignataireanglais": ("company", "signatory_title_en"),
+    "fonctiondusignataireen": ("company", "signatory_title_en"),
     "iban": ("payment", "iban"),
     "bic": ("payment", "bic"),
     "ordredescheques": ("payment", "cheque_payee"),
