@@ -344,3 +344,18 @@ def test_a_sheet_of_headers_alone_says_there_is_no_invoice(tmp_path):
     proc = run_cli("scan", headers_only, "--as-of", AS_OF)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "Aucune facture lue au 01/12/2026."
+
+
+def test_a_settings_error_also_lists_the_rows_the_run_would_skip(tmp_path):
+    """Fixing the settings first, a user would otherwise meet the bad rows only once the
+    letters are written without them."""
+    rows = [due_row("F1"), ["F2", "Client B", "31/02/2026", "abc", date(2026, 10, 1)]]
+    rows += [[f"G{k}", "Client C", f"3{k}/02/2026", 100, date(2026, 10, 1)] for k in range(12)]
+    settings = [(k, v) for k, v in SETTINGS if k != "Raison sociale"]
+    proc = run_cli("generate", make_book(tmp_path / "b.xlsx", rows, settings=settings),
+                   "--as-of", AS_OF)
+    assert proc.returncode == 1
+    message = " ".join(proc.stderr.split())
+    assert "Raison sociale" in message and "À vérifier aussi" in message
+    assert "cellule C3" in message and "cellule D3" in message and "« abc »" in message
+    assert "et 5 autre(s)" in message  # 14 bad cells, an address to complete: 10 shown

@@ -210,3 +210,14 @@ def test_a_public_buyer_s_email_names_the_administrative_court(sample, tmp_path)
         for kind in ("plain", "html"):
             body = " ".join(msg.get_body(preferencelist=(kind,)).get_content().split())
             assert expected in body and absent not in body, (start, kind)
+
+
+def test_an_e_mail_abroad_names_our_country_once(sample, tmp_path):
+    letter, context, settings = letter_of(sample, "Harcourt")
+    path = tmp_path / "Harcourt.eml"
+    write_eml(build_email(letter, context, settings, None), path)
+    msg = parse(path)
+    for kind in ("plain", "html"):
+        body = " ".join(msg.get_body(preferencelist=(kind,)).get_content().split())
+        assert "69007 Lyon, France" in body and "France, France" not in body, kind
+        assert "+33 4 78 92 15 40" in body, kind

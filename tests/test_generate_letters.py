@@ -294,7 +294,13 @@ def test_english_letters_sign_with_the_english_title_when_given(tmp_path):
     wb.save(book)
     result, proc = run_json("generate", book, "--as-of", SAMPLE_DATE.isoformat(),
                             "--channels", "courrier")
-    assert "inconnu" not in proc.stderr
+    assert "inconnu" not in proc.stderr and "sont signées" not in proc.stderr
     texts = {x["client_code"]: docx_text(x["files"]["courrier"]) for x in result["letters"]}
     assert "Managing Director" in texts["CL007"] and "Gérante" not in texts["CL007"]
     assert "Gérante" in texts["CL004"] and "Managing Director" not in texts["CL004"]
+
+
+def test_english_letters_without_an_english_title_are_pointed_out(run):
+    """The sample has English letters and a French title only: the run says so."""
+    assert "les lettres en anglais sont signées « Gérante »" in run["proc"].stderr
+    assert "Fonction du signataire (anglais)" in run["proc"].stderr

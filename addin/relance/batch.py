@@ -83,8 +83,9 @@ def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_
     plan = plan_run(ledger, as_of)
     # the sender matters only when some letter goes by e-mail
     needs_sender = channels.email and any(not email_problem(lt) for lt in plan.letters)
-    _check_settings(settings, is_csv, ledger.anomalies, needs_sender)
-    batch = Batch(plan, channels, settings=settings, warnings=settings_warnings(settings))
+    _check_settings(settings, is_csv, plan.anomalies, needs_sender)
+    english = any(letter.client.language == "en" for letter in plan.letters)
+    batch = Batch(plan, channels, settings=settings, warnings=settings_warnings(settings, english))
     if not plan.letters:
         return batch
     _check_payment_ways(plan, settings)
@@ -261,7 +262,16 @@ def _check_settings(settings: Settings, is_csv: bool, anomalies=(), needs_sender
     typos = [a.describe() for a in anomalies if "inconnu, ignoré" in a.message]
     if missing and typos:
         said.append("Paramètres non reconnus : " + " ; ".join(typos) + ".")
+    # and what the next run will skip, so that it can be fixed in the same go
+    rows = [a.describe() for a in anomalies if "inconnu, ignoré" not in a.message]
+    if rows:
+        more = f" ; et {len(rows) - ROWS_SHOWN} autre(s)" if len(rows) > ROWS_SHOWN else ""
+        said.append("À vérifier aussi, sinon ignoré à la génération : "
+                    + " ; ".join(rows[:ROWS_SHOWN]) + more + ".")
     raise RelanceError(" ".join(said))
+
+
+ROWS_SHOWN = 10  # the rows' problems a settings error also lists (all are in the run's report)
 
 
 def _check_payment_ways(plan: Plan, settings: Settings) -> None:

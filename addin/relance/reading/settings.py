@@ -186,8 +186,9 @@ def invalid_identifiers(settings: Settings) -> list[str]:
 _LEGAL_MENTIONS = (("legal_form", "Forme juridique"), ("siren", "SIREN"), ("rcs", "RCS"))
 
 
-def settings_warnings(settings: Settings) -> list[str]:
-    """What the letters will lack for want of a setting."""
+def settings_warnings(settings: Settings, english_letters: bool = False) -> list[str]:
+    """What the letters will lack for want of a setting (`english_letters`: some letter of
+    the run is in English)."""
     warnings = []
     missing = [key for attr, key in _LEGAL_MENTIONS if not getattr(settings.company, attr).strip()]
     if missing:
@@ -198,6 +199,10 @@ def settings_warnings(settings: Settings) -> list[str]:
     if not settings.company.phone.strip() and not settings.company.email.strip():
         warnings.append("ni « Téléphone » ni « E-mail » : la lettre ne peut pas dire comment vous "
                         "joindre pour convenir d'un échéancier")
+    title = settings.company.signatory_title.strip()
+    if english_letters and title and not settings.company.signatory_title_en.strip():
+        warnings.append(f"les lettres en anglais sont signées « {title} » : indiquez la fonction "
+                        f"en anglais dans « Fonction du signataire (anglais) »")
     return warnings
 
 
