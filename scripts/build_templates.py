@@ -476,7 +476,7 @@ def build_fr(path=FR_PATH):
                 "majoré de 8 points de pourcentage (article R2192-31 du même code)" + nb + ";")
     tag(doc, "{%p endif %}")
     bullet(doc, "une indemnité forfaitaire pour frais de recouvrement de {{ indemnity }} par "
-                "facture (article R2192-32 du même code), soit {{ indemnity_total }}.")
+                "facture (article D2192-35 du même code), soit {{ indemnity_total }}.")
     para(doc, "Ces sommes sont dues en sus du montant réclamé ci-dessus, qui ne les inclut pas.",
          align=j, before=Pt(4))
     tag(doc, "{%p else %}")
@@ -485,15 +485,16 @@ def build_fr(path=FR_PATH):
               "1231-6 du Code civil).", align=j)
     tag(doc, "{%p endif %}")
 
-    # a public buyer's goods cannot be seized: the way is the administrative court's
-    # référé-provision (Code de justice administrative R541-1), not a collection agency
+    # a public buyer's goods cannot be seized: the way is a référé-provision before the
+    # competent judge (administrative court, CJA R541-1, for an administrative contract;
+    # the civil or commercial court otherwise), not a collection agency
     para(doc, "À défaut de règlement ou de prise de contact de votre part au plus tard le "
               "{{ deadline }}, nous vous adresserons une mise en demeure de payer, puis "
-              "{% if clientele == 'public' %}nous demanderons au tribunal administratif une "
-              "provision du montant de notre créance (article R541-1 du Code de justice "
-              "administrative){% else %}nous confierons le recouvrement de notre créance à une "
-              "société de recouvrement ou engagerons une procédure judiciaire{% endif %}. Nous "
-              "souhaitons vivement ne pas en arriver là.", align=j, before=Pt(4))
+              "{% if clientele == 'public' %}nous saisirons le juge des référés d’une demande "
+              "de provision du montant de notre créance{% else %}nous confierons le "
+              "recouvrement de notre créance à une société de recouvrement ou engagerons une "
+              "procédure judiciaire{% endif %}. Nous souhaitons vivement ne pas en arriver là.",
+         align=j, before=Pt(4))
     para(doc, "Si votre règlement a croisé ce courrier, nous vous prions de ne pas en tenir "
               "compte. Si vous contestez tout ou partie de ces sommes, merci de nous en faire "
               "part sans délai afin que nous examinions votre réclamation.", align=j)
@@ -623,7 +624,7 @@ def build_en(path=EN_PATH):
                 "of that Code);")
     tag(doc, "{%p endif %}")
     bullet(doc, "a fixed indemnity for recovery costs of {{ indemnity }} per invoice (Article "
-                "R2192-32 of that Code), i.e. {{ indemnity_total }}.")
+                "D2192-35 of that Code), i.e. {{ indemnity_total }}.")
     para(doc, "These sums are payable in addition to the amount claimed above, which does not "
               "include them.", align=j, before=Pt(4))
     tag(doc, "{%p else %}")
@@ -634,9 +635,8 @@ def build_en(path=EN_PATH):
 
     para(doc, "If we have not received your payment or heard from you by {{ deadline }}, we "
               "will send you a formal notice to pay (mise en demeure) and then "
-              "{% if clientele == 'public' %}apply to the administrative court for an interim "
-              "payment of the sum due (Article R541-1 of the French Code of Administrative "
-              "Justice){% else %}pass the matter to a debt collection agency or take legal "
+              "{% if clientele == 'public' %}apply to the court for an interim payment order "
+              "(référé-provision) for the sum due{% else %}pass the matter to a debt collection agency or take legal "
               "action{% endif %}. We would much prefer not to have to take these steps.",
          align=j, before=Pt(4))
     para(doc, "If your payment has crossed with this letter, please disregard it. If you "
@@ -824,11 +824,15 @@ def check(out_dir=Path("/tmp/relance_check")):
                 assert ("Dupont" in full) and (ctx["client"]["address_lines"][0] in full)
                 if not ctx["client"]["contact"]:
                     assert "attention" not in full, name
+                agency, court = (("société de recouvrement", "juge des référés")
+                                 if lang == "fr" else ("debt collection agency", "référé"))
                 if clientele == "public":  # the court, never an agency, for a public buyer
-                    assert "R541-1" in full and "agency" not in full, name
-                    assert "société de recouvrement" not in full, name
-                elif lang == "fr":  # an agency's fees are never claimed (CPCE L111-8)
-                    assert "frais" not in full.split("société de recouvrement")[-1], name
+                    assert court in full and agency not in full, name
+                else:
+                    assert agency in full and court not in full, name
+                    if lang == "fr":  # an agency's fees are never claimed (CPCE L111-8)
+                        assert "frais" not in full.split(agency)[-1], name
+                assert "D2192-35" in full if clientele == "public" else True, name
                 results.append(out)
     return results
 

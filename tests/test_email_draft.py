@@ -198,11 +198,11 @@ def test_shipped_templates_exist():
         assert template_path(name).is_file(), name
 
 
-def test_a_public_buyer_s_email_names_the_administrative_court(sample, tmp_path):
-    """The same next steps as the letter: the court for a public buyer, an agency otherwise
-    (text and HTML parts alike)."""
-    for start, expected, absent in (("Mairie", "tribunal administratif", "organisme spécialisé"),
-                                    ("Dupont", "organisme spécialisé", "tribunal administratif")):
+def test_a_public_buyer_s_email_names_the_summary_judge(sample, tmp_path):
+    """The same next steps as the letter: the summary judge for a public buyer, an agency
+    otherwise (text and HTML parts alike)."""
+    for start, expected, absent in (("Mairie", "juge des référés", "organisme spécialisé"),
+                                    ("Dupont", "organisme spécialisé", "juge des référés")):
         letter, context, settings = letter_of(sample, start)
         path = tmp_path / f"{start}.eml"
         write_eml(build_email(letter, context, settings, None), path)

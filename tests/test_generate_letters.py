@@ -113,15 +113,16 @@ def test_public_buyer_letter_cites_moratorium_interest_rule_without_figure(run):
     assert "40,00 €" in text
 
 
-def test_a_public_buyer_is_told_of_the_administrative_court_not_of_an_agency(run):
-    """A public body's goods cannot be seized: after the formal notice comes the
-    administrative court's référé-provision (CJA R541-1), not a collection agency."""
+def test_a_public_buyer_is_told_of_the_summary_judge_not_of_an_agency(run):
+    """A public body's goods cannot be seized: after the formal notice comes a
+    référé-provision before the competent judge, not a collection agency; its 40 € come
+    from D2192-35 of the Code de la commande publique."""
     public = " ".join(run["texts"]["CL006"].split())
-    assert "mise en demeure" in public and "tribunal administratif" in public
-    assert "R541-1 du Code de justice administrative" in public
+    assert "mise en demeure" in public and "juge des référés d’une demande de provision" in public
     assert "société de recouvrement" not in public
+    assert "D2192-35" in public and "R2192-32" not in public
     business = " ".join(run["texts"]["CL004"].split())
-    assert "société de recouvrement" in business and "tribunal administratif" not in business
+    assert "société de recouvrement" in business and "juge des référés" not in business
 
 
 def test_english_client_gets_an_english_letter(run):

@@ -3,7 +3,7 @@
 - Business clients (Code de commerce L441-10, D441-5): late-payment penalties at the rate
   of the terms of sale (else the ECB rate plus 10 points) and a fixed 40 € recovery
   indemnity per late invoice.
-- Public-sector buyers (Code de la commande publique L2192-13, R2192-31 to R2192-33):
+- Public-sector buyers (Code de la commande publique L2192-13, R2192-31, D2192-35):
   moratorium interest (else the ECB rate plus 8 points) and the same 40 €.
 - Consumers: neither; legal interest runs from a formal notice (Code civil 1231-6).
 - Cash is accepted up to 1 000 € (Code monétaire et financier L112-6, D112-3).
