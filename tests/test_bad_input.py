@@ -330,7 +330,7 @@ def test_a_csv_is_called_a_file_in_messages(tmp_path):
     empty.write_text("", encoding="utf-8")
     proc = run_cli("scan", empty, "--as-of", AS_OF)
     assert proc.returncode == 1
-    assert "Le fichier zero.csv est vide" in proc.stderr and "feuille" not in proc.stderr
+    assert "Le fichier « zero.csv » est vide" in proc.stderr and "feuille" not in proc.stderr
     no_due = tmp_path / "export.csv"
     no_due.write_text("N° facture;Client;Montant TTC\nF1;A;100,00\n", encoding="utf-8")
     proc = run_cli("scan", no_due, "--as-of", AS_OF)

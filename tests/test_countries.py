@@ -22,13 +22,35 @@ def test_an_address_abroad_follows_the_destination_post(country, street, postcod
     assert foreign_address_lines(street, postcode, city, country) == expected
 
 
-@pytest.mark.parametrize("country", ["", "France", "FR", "Guadeloupe", "La Réunion",
-                                     "Syldavie"])
-def test_france_its_overseas_territories_and_unknown_names_keep_the_french_order(country):
-    """La Poste serves the overseas territories as France; a name we do not know is not
-    known to be abroad: the letter keeps the address as written."""
+@pytest.mark.parametrize("country", ["", "France", "FR", "France (métropole)", "Guadeloupe",
+                                     "La Réunion"])
+def test_france_and_its_overseas_territories_keep_the_french_order(country):
+    """La Poste serves the overseas territories as France."""
     assert not abroad(country)
     assert foreign_address_lines(["1 rue X"], "97100", "Basse-Terre", country) is None
+
+
+@pytest.mark.parametrize("country, postcode, city", [
+    ("Syldavie", "1000", "Klow"),  # a name we cannot place
+    ("États-Unis", "94043", "Mountain View"),  # needs a state we do not have
+    ("Japon", "100-0001", "Tokyo"),  # its format would drop the town
+    ("Côte d'Ivoire", "BP 1234", "Abidjan"),  # its format would drop the postcode
+])
+def test_an_address_abroad_that_cannot_be_formatted_whole_keeps_the_user_s_order(
+        country, postcode, city):
+    """Nothing the user wrote may be lost: where the destination's format cannot hold it all,
+    the letter keeps the address as written; our number and town still say France."""
+    assert abroad(country)
+    assert foreign_address_lines(["1 Main Street"], postcode, city, country) is None
+
+
+def test_country_names_in_french_or_english_and_postcodes_typed_with_their_prefix():
+    assert foreign_address_lines(["Storgatan 1"], "114 55", "Stockholm", "Suède") == \
+        ["Storgatan 1", "SE-114 55 STOCKHOLM", "SUÈDE"]
+    assert foreign_address_lines(["Rue du Fort 2"], "L-1234", "Luxembourg", "Luxembourg") == \
+        ["Rue du Fort 2", "L-1234 LUXEMBOURG", "LUXEMBOURG"]
+    assert foreign_address_lines(["Rue du Rhône 1"], "CH-1204", "Genève", "Switzerland") == \
+        ["Rue du Rhône 1", "CH-1204 Genève", "SWITZERLAND"]
 
 
 def test_our_number_as_dialled_from_abroad():

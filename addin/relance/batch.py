@@ -261,13 +261,13 @@ def _check_settings(settings: Settings, is_csv: bool, anomalies=(), needs_sender
     # a misspelt key is the likeliest cause of a "missing" one: say which cell
     typos = [a.describe() for a in anomalies if "inconnu, ignoré" in a.message]
     if missing and typos:
-        said.append("Paramètres non reconnus : " + " ; ".join(typos) + ".")
+        said.append("Paramètres non reconnus : " + " ; ".join(typos)
+                    + ("" if typos[-1].endswith("?") else "."))
     # and what the next run will skip, so that it can be fixed in the same go
     rows = [a.describe() for a in anomalies if "inconnu, ignoré" not in a.message]
     if rows:
         more = f" ; et {len(rows) - ROWS_SHOWN} autre(s)" if len(rows) > ROWS_SHOWN else ""
-        said.append("À vérifier aussi, sinon ignoré à la génération : "
-                    + " ; ".join(rows[:ROWS_SHOWN]) + more + ".")
+        said.append("À vérifier aussi : " + " ; ".join(rows[:ROWS_SHOWN]) + more + ".")
     raise RelanceError(" ".join(said))
 
 

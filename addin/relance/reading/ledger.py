@@ -78,7 +78,7 @@ def prepare(receivables: Grid, settings: Optional[Grid], journal: Optional[Grid]
             source: str) -> Assembly:
     parsed_settings = parse_settings(settings)
     if all(is_blank(v) for row in receivables.rows for v in row):
-        what = f"Le fichier {source}" if receivables.csv else \
+        what = f"Le fichier « {source} »" if receivables.csv else \
             f"La feuille « {receivables.sheet} » de {source}"
         raise RelanceError(f"{what} est vide : aucune facture à lire.")
     survey = survey_receivables(receivables, parsed_settings.month_first_dates)

@@ -237,7 +237,7 @@ def unknown_keys(grid: Optional[Grid]) -> list:
 
 KNOWN_KEYS = ("Raison sociale", "Forme juridique", "Capital social", "Adresse", "Code postal",
               "Ville", "SIREN", "RCS", "TVA", "Téléphone", "E-mail", "Signataire",
-              "Fonction du signataire", "IBAN", "BIC", "Ordre des chèques", "Lien de paiement",
+              "Fonction du signataire", "Fonction du signataire (anglais)", "IBAN", "BIC", "Ordre des chèques", "Lien de paiement",
               "Espèces", "Délai 2e relance", "Délai mise en demeure", "Délai de paiement accordé",
               "Taux pénalités (%)", "Taux intérêts moratoires (%)", "Type client par défaut",
               "Dossier de sortie", "Modèle de lettre", "Format des dates", "Serveur SMTP",
