@@ -359,3 +359,26 @@ def test_a_settings_error_also_lists_the_rows_the_run_would_skip(tmp_path):
     assert "Raison sociale" in message and "À vérifier aussi" in message
     assert "cellule C3" in message and "cellule D3" in message and "« abc »" in message
     assert "et 5 autre(s)" in message  # 14 bad cells, an address to complete: 10 shown
+
+
+def test_cash_only_beyond_1000_euros_is_said_with_the_other_settings_problems(tmp_path):
+    settings = [(k, v) for k, v in SETTINGS if k != "IBAN"] + [("Espèces", "oui"),
+                                                               ("SIREN", "123 456 789")]
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1", amount=1500), due_row("F2", "B", 80)],
+                     settings=settings)
+    proc = run_cli("generate", book, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    message = " ".join(proc.stderr.split())
+    assert "la loi les limite à 1 000 €" in message and "Client A (1 500,00 €)" in message.replace(
+        "\u202f", " ").replace("\u00a0", " ")
+    assert "Client B" not in message  # 80 € in cash is allowed
+    assert "« SIREN » = « 123 456 789 »" in message
+
+
+def test_every_unreadable_setting_value_is_said_at_once(tmp_path):
+    settings = SETTINGS + [("Délai 2e relance", "quinze"), ("Taux pénalités (%)", "beaucoup")]
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1")], settings=settings)
+    for command in ("scan", "generate"):
+        proc = run_cli(command, book, "--as-of", AS_OF)
+        assert proc.returncode == 1
+        assert "« quinze »" in proc.stderr and "« beaucoup »" in proc.stderr, proc.stderr

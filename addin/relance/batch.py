@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Optional
 
 from .documents.context import letter_context
 from .documents.docx_letters import LetterRenderer, template_for
@@ -83,12 +84,11 @@ def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_
     plan = plan_run(ledger, as_of)
     # the sender matters only when some letter goes by e-mail
     needs_sender = channels.email and any(not email_problem(lt) for lt in plan.letters)
-    _check_settings(settings, is_csv, plan.anomalies, needs_sender)
+    _check_settings(settings, is_csv, plan.anomalies, needs_sender, plan)
     english = any(letter.client.language == "en" for letter in plan.letters)
     batch = Batch(plan, channels, settings=settings, warnings=settings_warnings(settings, english))
     if not plan.letters:
         return batch
-    _check_payment_ways(plan, settings)
     for letter in plan.letters:
         lang = letter.client.language
         if lang not in batch.renderers:
@@ -229,11 +229,14 @@ def _check_email_templates(batch: Batch) -> None:
                             html=ext == "html")
 
 
-def _check_settings(settings: Settings, is_csv: bool, anomalies=(), needs_sender=False) -> None:
+def _check_settings(settings: Settings, is_csv: bool, anomalies=(), needs_sender=False,
+                    plan: Optional[Plan] = None) -> None:
     """Everything the settings lack or get wrong, said at once: one run to fix them all."""
     where = ("la feuille « Paramètres » du classeur" if not is_csv
              else "le fichier parametres.csv à côté du CSV")
     missing = missing_for_generate(settings)
+    if plan is not None and not missing:  # some way to pay, but is it enough for every letter?
+        missing += _payment_ways_missing(plan, settings)
     invalid = invalid_identifiers(settings)
     if needs_sender:
         sender = sender_address(settings)
@@ -274,15 +277,15 @@ def _check_settings(settings: Settings, is_csv: bool, anomalies=(), needs_sender
 ROWS_SHOWN = 10  # the rows' problems a settings error also lists (all are in the run's report)
 
 
-def _check_payment_ways(plan: Plan, settings: Settings) -> None:
+def _payment_ways_missing(plan: Plan, settings: Settings) -> list:
     """Every letter must offer a way to pay: cash alone is allowed only up to 1 000 €."""
     payment = settings.payment
     if payment.iban.strip() or payment.cheque_payee.strip() or payment.link.strip():
-        return
+        return []
     stuck = [lt for lt in plan.letters if not lt.cash]
-    if stuck:
-        names = ", ".join(f"{lt.client.name} ({money(lt.total)})" for lt in stuck)
-        raise RelanceError(
-            f"Seules les espèces sont proposées comme moyen de paiement, et la loi les limite à "
-            f"1 000 € : ces lettres n'auraient aucun moyen de paiement : {names}. Renseignez "
-            f"« IBAN », « Ordre des chèques » ou « Lien de paiement » dans « Paramètres ».")
+    if not stuck:
+        return []
+    names = ", ".join(f"{lt.client.name} ({money(lt.total)})" for lt in stuck)
+    return [f"« IBAN », « Ordre des chèques » ou « Lien de paiement » : seules les espèces sont "
+            f"proposées, et la loi les limite à 1 000 € ; ces lettres n'auraient aucun moyen de "
+            f"paiement : {names}"]

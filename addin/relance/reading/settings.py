@@ -69,6 +69,7 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
         return Settings(present=False)
     key_col, value_col, start = _columns(grid)
     company, payment, smtp, top, cells = {}, {}, {}, {}, {}
+    bad = []  # (where, message): every unreadable value, said together
     for i in range(start, len(grid.rows)):
         key_raw = grid.value(i, key_col)
         if is_blank(key_raw):
@@ -104,9 +105,10 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
             else:
                 top[attr] = cell_text(value)
         except ValueError as err:
-            raise RelanceError(
-                f"{where.describe()} : paramètre « {cell_text(key_raw)} », valeur "
-                f"« {cell_text(value)} » : {err}.", where) from None
+            bad.append((where, f"{where.describe()} : paramètre « {cell_text(key_raw)} », "
+                               f"valeur « {cell_text(value)} » : {err}."))
+    if bad:
+        raise RelanceError(" ".join(message for _, message in bad), bad[0][0])
     return Settings(company=Company(**company), payment=Payment(**payment), smtp=Smtp(**smtp),
                     cells=cells, **top)
 
