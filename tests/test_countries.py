@@ -58,3 +58,4 @@ def test_our_number_as_dialled_from_abroad():
     assert dialled_from_abroad("+33 6 12 34 56 78") == "+33 6 12 34 56 78"
     assert dialled_from_abroad("standard : voir site") == "standard : voir site"
     assert dialled_from_abroad("") == ""
+    assert dialled_from_abroad("0 800 123 456") == "0 800 123 456"  # free call: France only

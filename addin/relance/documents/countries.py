@@ -120,6 +120,7 @@ def dialled_from_abroad(phone: str) -> str:
         number = phonenumbers.parse(phone, "FR")
     except NumberParseException:
         return phone
-    if not phonenumbers.is_valid_number(number):
-        return phone
+    if not phonenumbers.is_valid_number(number) or \
+            phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.TOLL_FREE:
+        return phone  # a free call number (0 800…) is not reached from abroad anyway
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
