@@ -364,14 +364,14 @@ def test_a_settings_error_also_lists_the_rows_the_run_would_skip(tmp_path):
 def test_cash_only_beyond_1000_euros_is_said_with_the_other_settings_problems(tmp_path):
     settings = [(k, v) for k, v in SETTINGS if k != "IBAN"] + [("Espèces", "oui"),
                                                                ("SIREN", "123 456 789")]
-    book = make_book(tmp_path / "b.xlsx", [due_row("F1", amount=1500), due_row("F2", "B", 80)],
-                     settings=settings)
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1", amount=1500),
+                                           due_row("F2", "Client B", 80)], settings=settings)
     proc = run_cli("generate", book, "--as-of", AS_OF)
     assert proc.returncode == 1
     message = " ".join(proc.stderr.split())
-    assert "la loi les limite à 1 000 €" in message and "Client A (1 500,00 €)" in message.replace(
+    assert "la loi les limite à 1 000 €" in message and "à Client A (1 500,00 €)" in message.replace(
         "\u202f", " ").replace("\u00a0", " ")
-    assert "Client B" not in message  # 80 € in cash is allowed
+    assert "Client B (80" not in message  # 80 € in cash is allowed
     assert "« SIREN » = « 123 456 789 »" in message
 
 
@@ -382,3 +382,10 @@ def test_every_unreadable_setting_value_is_said_at_once(tmp_path):
         proc = run_cli(command, book, "--as-of", AS_OF)
         assert proc.returncode == 1
         assert "« quinze »" in proc.stderr and "« beaucoup »" in proc.stderr, proc.stderr
+
+
+def test_cash_only_is_said_even_beside_another_missing_setting(tmp_path):
+    settings = [(k, v) for k, v in SETTINGS if k not in ("IBAN", "Ville")] + [("Espèces", "oui")]
+    book = make_book(tmp_path / "b.xlsx", [due_row("F1", amount=1500)], settings=settings)
+    message = " ".join(run_cli("generate", book, "--as-of", AS_OF).stderr.split())
+    assert "Ville" in message and "la loi les limite à 1 000 €" in message

@@ -235,7 +235,7 @@ def _check_settings(settings: Settings, is_csv: bool, anomalies=(), needs_sender
     where = ("la feuille « Paramètres » du classeur" if not is_csv
              else "le fichier parametres.csv à côté du CSV")
     missing = missing_for_generate(settings)
-    if plan is not None and not missing:  # some way to pay, but is it enough for every letter?
+    if plan is not None and settings.payment.any:  # a way to pay: enough for every letter?
         missing += _payment_ways_missing(plan, settings)
     invalid = invalid_identifiers(settings)
     if needs_sender:
@@ -285,7 +285,8 @@ def _payment_ways_missing(plan: Plan, settings: Settings) -> list:
     stuck = [lt for lt in plan.letters if not lt.cash]
     if not stuck:
         return []
-    names = ", ".join(f"{lt.client.name} ({money(lt.total)})" for lt in stuck)
-    return [f"« IBAN », « Ordre des chèques » ou « Lien de paiement » : seules les espèces sont "
-            f"proposées, et la loi les limite à 1 000 € ; ces lettres n'auraient aucun moyen de "
-            f"paiement : {names}"]
+    names = ", ".join(f"{lt.client.name} ({money(lt.total)})" for lt in stuck[:ROWS_SHOWN])
+    more = f" et {len(stuck) - ROWS_SHOWN} autre(s)" if len(stuck) > ROWS_SHOWN else ""
+    return [f"« IBAN », « Ordre des chèques » ou « Lien de paiement » (seules les espèces sont "
+            f"proposées, et la loi les limite à 1 000 €, ce que dépassent les lettres à "
+            f"{names}{more})"]

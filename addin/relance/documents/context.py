@@ -12,7 +12,7 @@ from ..law import INDEMNITY
 from ..letters import Letter
 from ..model import Company, Settings, Stage
 from ..values import fold
-from .countries import abroad, dialled_from_abroad, foreign_address_lines
+from .countries import abroad, dialled_from_abroad, foreign_address_lines, region_code
 
 
 @functools.lru_cache(maxsize=8)
@@ -120,7 +120,7 @@ def client_address_lines(letter: Letter) -> list:
     town = " ".join(x for x in (c.postcode.strip(), c.city.strip()) if x)
     if town:
         lines.append(town)
-    if c.country.strip() and c.country.strip().casefold() not in ("france", "fr"):
+    if c.country.strip() and region_code(c.country) != "FR":  # France (métropole) included
         lines.append(c.country.strip())
     return lines
 

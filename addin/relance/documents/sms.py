@@ -38,14 +38,19 @@ def normalise_mobile(raw: str, country: str = "") -> tuple[str | None, str]:
     if not text:
         return None, "pas de numéro de téléphone"
     region = region_of(country)
-    number = _parse(text, region)
-    if number is not None and phonenumbers.number_type(number) in MOBILE_TYPES:
-        return phonenumbers.format_number(number, PhoneNumberFormat.E164), ""
-    found = [m.number for m in phonenumbers.PhoneNumberMatcher(text, region)
-             if phonenumbers.is_valid_number(m.number)]
-    for candidate in found:
-        if phonenumbers.number_type(candidate) in MOBILE_TYPES:
-            return phonenumbers.format_number(candidate, PhoneNumberFormat.E164), ""
+    # the client's country first, then France's plan: a client abroad often keeps a French
+    # mobile, and the overseas territories share France's mobiles
+    number, found = None, []
+    for plan in dict.fromkeys((region, "FR")):
+        parsed = _parse(text, plan)
+        if parsed is not None and phonenumbers.number_type(parsed) in MOBILE_TYPES:
+            return phonenumbers.format_number(parsed, PhoneNumberFormat.E164), ""
+        matches = [m.number for m in phonenumbers.PhoneNumberMatcher(text, plan)
+                   if phonenumbers.is_valid_number(m.number)]
+        for candidate in matches:
+            if phonenumbers.number_type(candidate) in MOBILE_TYPES:
+                return phonenumbers.format_number(candidate, PhoneNumberFormat.E164), ""
+        number, found = number or parsed, found or matches
     number = number or (found[0] if found else None)
     if number is None:
         return None, _unusable(text, region)

@@ -105,10 +105,12 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
             else:
                 top[attr] = cell_text(value)
         except ValueError as err:
-            bad.append((where, f"{where.describe()} : paramètre « {cell_text(key_raw)} », "
-                               f"valeur « {cell_text(value)} » : {err}."))
+            bad.append((where, f"{where.describe()} (« {cell_text(key_raw)} » = "
+                               f"« {cell_text(value)} ») : {str(err).rstrip('.')}"))
     if bad:
-        raise RelanceError(" ".join(message for _, message in bad), bad[0][0])
+        raise RelanceError(f"Paramètre{'s' if len(bad) > 1 else ''} illisible"
+                           f"{'s' if len(bad) > 1 else ''} : "
+                           + " ; ".join(message for _, message in bad) + ".", bad[0][0])
     return Settings(company=Company(**company), payment=Payment(**payment), smtp=Smtp(**smtp),
                     cells=cells, **top)
 
