@@ -381,7 +381,10 @@ def test_every_unreadable_setting_value_is_said_at_once(tmp_path):
     for command in ("scan", "generate"):
         proc = run_cli(command, book, "--as-of", AS_OF)
         assert proc.returncode == 1
-        assert "« quinze »" in proc.stderr and "« beaucoup »" in proc.stderr, proc.stderr
+        message = " ".join(proc.stderr.split())
+        assert "Paramètres illisibles dans la feuille « Paramètres »" in message
+        assert "cellule B7 (« Délai 2e relance » = « quinze »)" in message, message
+        assert "cellule B8 (« Taux pénalités (%) » = « beaucoup ») : taux annuel" in message
 
 
 def test_cash_only_is_said_even_beside_another_missing_setting(tmp_path):

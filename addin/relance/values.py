@@ -234,12 +234,15 @@ def parse_rate(value) -> Decimal | None:
     """
     if is_blank(value):
         return None
-    if isinstance(value, str) and "%" in value:  # `0,5 %` is half a percent
-        rate = parse_decimal(value.replace("%", ""))
-    else:
-        rate = parse_decimal(value)
-        if rate is not None and 0 < rate < 1:
-            rate *= 100
+    try:
+        if isinstance(value, str) and "%" in value:  # `0,5 %` is half a percent
+            rate = parse_decimal(value.replace("%", ""))
+        else:
+            rate = parse_decimal(value)
+            if rate is not None and 0 < rate < 1:
+                rate *= 100
+    except ValueError:  # said as a rate, not as an amount
+        rate = None
     if rate is None:
         raise ValueError("taux annuel en % attendu (par exemple 12 ou 12,5 %)")
     if rate < 0 or rate > 100:

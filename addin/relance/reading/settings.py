@@ -105,11 +105,13 @@ def parse_settings(grid: Optional[Grid]) -> Settings:
             else:
                 top[attr] = cell_text(value)
         except ValueError as err:
-            bad.append((where, f"{where.describe()} (« {cell_text(key_raw)} » = "
+            spot = f"cellule {where.cell}" if where.column else f"ligne {where.row}"
+            bad.append((where, f"{spot} (« {cell_text(key_raw)} » = "
                                f"« {cell_text(value)} ») : {str(err).rstrip('.')}"))
     if bad:
-        raise RelanceError(f"Paramètre{'s' if len(bad) > 1 else ''} illisible"
-                           f"{'s' if len(bad) > 1 else ''} : "
+        plural = "s" if len(bad) > 1 else ""
+        place = "le fichier" if grid.csv else "la feuille"
+        raise RelanceError(f"Paramètre{plural} illisible{plural} dans {place} « {grid.sheet} » : "
                            + " ; ".join(message for _, message in bad) + ".", bad[0][0])
     return Settings(company=Company(**company), payment=Payment(**payment), smtp=Smtp(**smtp),
                     cells=cells, **top)
