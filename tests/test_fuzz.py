@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from halves import shared_out_scan, whole_scan
 from relance.cli import main as cli_main
 from relance.reading.headers import FIELDS
 
@@ -131,6 +132,8 @@ def test_any_cell_values_give_a_result_or_a_clear_message_and_write_nothing(rows
                 json.loads(out)
         # the fast reader (calamine) and openpyxl give the same answer, message or result
         assert same_with_both_readers("scan", book, "--as-of", AS_OF.isoformat(), "--json")
+        # and so does the sheet shared out in two halves (json_scan), used or refused
+        assert shared_out_scan(book, AS_OF)[0] == whole_scan(book, AS_OF)
         assert listing(folder) == before
 
 

@@ -143,33 +143,45 @@ def test_a_csv_export_and_the_public_sample_agree(tmp_path):
 
 
 def test_a_failed_worker_leaves_the_work_to_this_process(monkeypatch, tmp_path):
-    """Whatever happens to the worker, the answer is the same: this process reads its half."""
+    """Whatever happens to the worker, the answer is the same: this process reads its half
+    (and does not fall back on reading the whole sheet)."""
     from relance import forking, json_scan
-    from relance.workbook_io import read
 
     book = build_mixed(tmp_path / "mixed.xlsx")
-    plain_pieces, plain_notes = json_scan.scan_json(
-        read(book, AS_OF, defer_rows=True)[0].assembly, AS_OF, split=False)
+    plain_pieces, plain_notes = json_scan.plain_scan_json(book, AS_OF)
 
     class Lost:  # a worker that crashed, or whose result came back damaged
-        def __init__(self, fn):
+        def __init__(self, fn, listens=False):
+            pass
+
+        def send(self, value):
             pass
 
         def result(self):
             return None
 
-    class InProcess:  # a worker's result, through pickle as from a real one
-        def __init__(self, fn):
-            self.value = pickle.loads(pickle.dumps(fn()))
+        def stop(self):
+            pass
+
+    class InProcess(Lost):  # a worker's result, through pickle as from a real one
+        def __init__(self, fn, listens=False):
+            self.fn, self.sent = fn, None
+
+        def send(self, value):
+            self.sent = pickle.loads(pickle.dumps(value))
 
         def result(self):
-            return self.value
+            return pickle.loads(pickle.dumps(self.fn(lambda: self.sent)))
 
+    def whole_read(*args):
+        raise AssertionError("the sheet was read whole")
+
+    monkeypatch.setenv("RELANCE_PARALLEL", "always")
     monkeypatch.setattr(forking, "available", lambda: True)
+    monkeypatch.setattr(json_scan, "plain_scan_json", whole_read)
     for worker in (Lost, InProcess):
         monkeypatch.setattr(forking, "Worker", worker)
-        pieces, notes = json_scan.scan_json(read(book, AS_OF, defer_rows=True)[0].assembly,
-                                            AS_OF, split=True)
+        pieces, notes = json_scan.scan_json(book, AS_OF)
         text = "".join(p.decode() if isinstance(p, bytes) else p for p in pieces)
         assert text == "".join(plain_pieces) and notes == plain_notes, worker
 
@@ -432,3 +444,190 @@ def test_a_worker_given_up_is_killed_and_reaped():
         time.sleep(0.05)
     else:
         pytest.fail("the worker is still there")
+
+
+# --- the halves' answer is used where it is the whole read's, and only there ------------
+
+from halves import shared_out_scan, whole_scan  # noqa: E402
+
+
+def assert_shared(book, as_of=AS_OF, shared=True):
+    answer, used = shared_out_scan(book, as_of)
+    assert answer == whole_scan(book, as_of), book
+    assert used is shared, f"{book}: halves {'refused' if shared else 'used'}"
+    return answer
+
+
+def numbered_book(path, rows, headers=HEADERS, title=None, settings=None):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    if title:
+        ws.append([title])
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    if settings:
+        ps = wb.create_sheet("Paramètres")
+        ps.append(["Paramètre", "Valeur"])
+        for row in settings:
+            ps.append(row)
+    wb.save(path)
+    return path
+
+
+def cut_row(book) -> int:
+    """The sheet row where the second half begins."""
+    import zipfile
+    from relance.reading.sheet_pieces import split_in_two
+    with zipfile.ZipFile(book) as zf:
+        part = "xl/worksheets/sheet1.xml"
+        return split_in_two(part, zf.read(part))[1].own_from
+
+
+def test_the_halves_answer_is_used_on_every_test_workbook(tmp_path):
+    books = workbooks(tmp_path) + [build_mixed(tmp_path / "mixed.xlsx")]
+    for book in books:
+        assert_shared(book, SAMPLE_DATE)
+    answer = assert_shared(build_mixed(tmp_path / "mixed.xlsx"), AS_OF)
+    assert "adresse différente selon les lignes (3, 36)" in " ".join(answer[1])
+
+
+def test_the_real_worker_gives_the_answer(tmp_path):
+    """Through a real fork (a process of its own: no other thread), the halves are used."""
+    import subprocess
+    import sys
+    book = build_mixed(tmp_path / "mixed.xlsx")
+    script = (
+        "import sys, datetime\n"
+        "from relance import json_scan\n"
+        "from halves import text\n"
+        "def whole(*a):\n"
+        "    raise SystemExit('the sheet was read whole')\n"
+        "plain = json_scan.plain_scan_json(sys.argv[1], datetime.date(2026, 12, 1))\n"
+        "json_scan.plain_scan_json = whole\n"
+        "shared = json_scan.scan_json(sys.argv[1], datetime.date(2026, 12, 1))\n"
+        "assert text(shared[0]) == text(plain[0]) and shared[1] == plain[1]\n"
+        "print('ok', len(shared[1]))\n")
+    import os
+    from pathlib import Path
+    proc = subprocess.run([sys.executable, "-c", script, str(book)], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).parent,
+                          env={**os.environ, "RELANCE_PARALLEL": "always",
+                               "PYTHONPATH": str(Path(__file__).parent)})
+    assert proc.returncode == 0 and proc.stdout.startswith("ok"), proc.stderr
+
+
+def test_invoice_numbers_in_both_halves_are_read_in_one_go(tmp_path):
+    book = numbered_book(tmp_path / "dup.xlsx", filler(30, 0) + filler(30, 0))
+    answer = assert_shared(book, shared=False)
+    assert "en double" in " ".join(answer[1])
+
+
+def test_a_text_date_read_month_first_only_in_the_second_half(tmp_path):
+    """The second half alone says month-first (2/25/2026), the first half has nothing to
+    say: one read of the sheet reads every text date month-first, the first half's too."""
+    rows = filler(30, 0)
+    rows[2][7] = "05/10/2026"  # read 5 October day-first, 10 May month-first
+    rows[25][7] = "2/25/2026"
+    answer = assert_shared(numbered_book(tmp_path / "order.xlsx", rows), shared=False)
+    assert '"invoice": "N0002"' in answer[0]
+
+
+def test_text_dates_of_both_orders_in_different_halves_stop_the_run(tmp_path):
+    rows = filler(30, 0)
+    rows[2][7] = "25/02/2026"
+    rows[25][7] = "2/25/2026"
+    answer = assert_shared(numbered_book(tmp_path / "both.xlsx", rows), shared=False)
+    assert "mélangent deux ordres" in answer
+
+
+def test_a_number_less_row_ending_the_first_half_is_not_taken_for_totals(tmp_path):
+    """The last row of the first half has amounts but no number: the last row of a sheet
+    would be a totals row, that one is a row without its number."""
+    rows = filler(40, 0)
+    book = numbered_book(tmp_path / "n.xlsx", rows)
+    for _ in range(5):  # blanking a number moves the cut a little: until it stays
+        row = cut_row(book) - 1
+        rows = filler(40, 0)
+        rows[row - 2][0] = None  # sheet row `row` (the header is row 1)
+        book = numbered_book(tmp_path / "n.xlsx", rows)
+        if cut_row(book) - 1 == row:
+            break
+    else:
+        pytest.fail("the cut does not settle")
+    answer = assert_shared(book, shared=False)
+    assert f"ligne {row} : ligne sans numéro de facture" in " ".join(answer[1])
+
+
+def test_a_table_whose_header_lies_below_the_first_rows(tmp_path):
+    """The second half looks for the header in the sheet's first 20 rows: a table starting
+    lower is read whole."""
+    from openpyxl.worksheet.table import Table
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    for r in range(1, 25):
+        ws.cell(r, 1, f"note {r}")
+    ws.append(HEADERS)
+    for row in filler(60, 0):
+        ws.append(row)
+    ws.add_table(Table(displayName="T", ref=f"A25:I85"))
+    wb.save(tmp_path / "low.xlsx")
+    answer = assert_shared(tmp_path / "low.xlsx", shared=False)
+    assert '"invoice": "N0059"' in answer[0]
+
+
+def test_a_table_and_formats_and_errors_in_both_halves(tmp_path):
+    """An Excel table below a title, numbers shown with leading zeros, error values: each
+    half reads its own, and together they say what the whole read says."""
+    import re
+    import zipfile
+    from openpyxl.worksheet.table import Table
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(["Suivi"])
+    ws.append(HEADERS)
+    for k, row in enumerate(filler(60, 0)):
+        row[0] = k + 1
+        ws.append(row)
+        ws.cell(ws.max_row, 1).number_format = "000000"
+    ws.add_table(Table(displayName="T", ref="A2:I62"))
+    ws["A70"] = "en dehors du tableau"
+    wb.save(tmp_path / "t.xlsx")
+    src = zipfile.ZipFile(tmp_path / "t.xlsx")
+    parts = {n: src.read(n) for n in src.namelist()}
+    src.close()
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    for cell in ("G5", "G55"):  # an error value in each half
+        xml = re.sub(rf'<c r="{cell}"( s="\d+")? t="n"><v>[^<]*</v></c>',
+                     rf'<c r="{cell}"\1 t="e"><v>#N/A</v></c>', xml)
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(tmp_path / "t.xlsx", "w") as out:
+        for n, d in parts.items():
+            out.writestr(n, d)
+    answer = assert_shared(tmp_path / "t.xlsx")
+    assert '"invoice": "000001"' in answer[0] and '"invoice": "000060"' in answer[0]
+    assert " ".join(answer[1]).count("#N/A") == 2
+
+
+def test_first_rows_out_of_order_give_the_second_half_another_header(tmp_path):
+    """The second half reads the sheet's first rows up to the first row numbered past 20:
+    rows written out of order there may hide the header from it, and show it a row further
+    down that looks like one. The halves then disagree, and the sheet is read whole."""
+    lookalike = ["Facture", "Client", "Échéance", "Montant", "", "", "", "", ""]
+    rows = filler(40, 0)
+    rows[2] = lookalike  # sheet row 5 (title row 1, header row 2)
+    book = numbered_book(tmp_path / "o.xlsx", rows, title="Suivi")
+
+    def header_after_row_21(xml):  # rows 1, 3, 4, 5, 21, 2, 6, 7…
+        head, rows_xml, tail = sheet_rows(xml)
+        moved = rows_xml[:1] + rows_xml[2:5] + [rows_xml[20], rows_xml[1]] + rows_xml[5:20] \
+            + rows_xml[21:]
+        return head + b"".join(moved) + tail
+
+    book = rewrite_sheet(book, tmp_path / "oo.xlsx", header_after_row_21)
+    assert whole_scan(book, AS_OF)[0].count('"invoice"') == 39  # the lookalike is no invoice
+    answer = assert_shared(book, shared=False)
+    assert '"invoice": "N0000"' in answer[0]

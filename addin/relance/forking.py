@@ -25,15 +25,54 @@ def available() -> bool:
             and threading.active_count() == 1)
 
 
+class _Channel:
+    """One value, one way: pickled into an unlinked temporary file, a byte down a pipe saying
+    it is there (a writer never blocks on a full pipe, whatever the value's size)."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile()
+        try:
+            self.read_end, self.write_end = os.pipe()
+        except OSError:
+            self.file.close()
+            raise
+
+    def put(self, value) -> None:
+        self.file.write(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+        self.file.flush()
+        os.write(self.write_end, b"1")
+
+    def wait(self) -> bool:
+        """True once a value is there; False when the other side ended without one."""
+        return os.read(self.read_end, 1) == b"1"
+
+    def get(self):
+        self.file.seek(0)
+        return pickle.loads(self.file.read())
+
+    def close(self, *ends) -> None:
+        for fd in ends or (self.read_end, self.write_end):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if not ends:
+            self.file.close()
+
+
 class Worker:
     """`fn()` running in a forked child; `result()` waits for its value.
 
     The value comes back through an unlinked temporary file, the pipe only saying when it is
     there: a reader thread draining a pipe would fight this process's own work for the GIL,
-    and a large result would then crawl across."""
+    and a large result would then crawl across.
 
-    def __init__(self, fn: Callable[[], object]):
-        self.pid = self._file = self._ready = None
+    With `listens=True`, `fn(receive)` may wait for one value the parent gives with `send`
+    while the child works (the second half of a scan asks which clients the first half
+    writes letters to)."""
+
+    def __init__(self, fn: Callable, listens: bool = False):
+        self.pid = self._file = self._ready = self._inbox = None
         done, parent = None, os.getpid()
         # Ctrl-C is held back across the fork, so that the child meets it inside its own
         # handler below, never in the parent's code
@@ -41,6 +80,8 @@ class Worker:
         try:
             self._file = tempfile.TemporaryFile()
             self._ready, done = os.pipe()
+            if listens:
+                self._inbox = _Channel()
             self.pid = os.fork()
         except OSError:  # no temporary directory, no process left: the caller works alone
             self.pid = None
@@ -49,6 +90,9 @@ class Worker:
                     os.close(fd)
             if self._file is not None:
                 self._file.close()
+            if self._inbox is not None:
+                self._inbox.close()
+                self._inbox = None
             return
         finally:
             if self.pid != 0:
@@ -59,7 +103,19 @@ class Worker:
                 _die_with_parent(parent)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 os.close(self._ready)
-                data = pickle.dumps(fn(), pickle.HIGHEST_PROTOCOL)
+                if self._inbox is not None:
+                    inbox = self._inbox
+                    inbox.close(inbox.write_end)
+
+                    def receive():
+                        if not inbox.wait():
+                            raise EOFError("the parent sent nothing")
+                        return inbox.get()
+
+                    value = fn(receive)
+                else:
+                    value = fn()
+                data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
                 self._file.write(data)
                 self._file.flush()
                 os.write(done, b"1")
@@ -69,6 +125,16 @@ class Worker:
             finally:
                 os._exit(code)
         os.close(done)
+        if self._inbox is not None:
+            self._inbox.close(self._inbox.read_end)
+
+    def send(self, value) -> None:
+        """Give the child the value its `receive()` waits for (once)."""
+        if self.pid is not None and self._inbox is not None:
+            try:
+                self._inbox.put(value)
+            except (OSError, pickle.PicklingError):  # the child then fails: the caller works
+                pass
 
     def result(self) -> Optional[object]:
         """The child's value; None when it failed or never started."""
@@ -103,6 +169,9 @@ class Worker:
     def _release(self) -> None:
         os.close(self._ready)
         self._file.close()
+        if self._inbox is not None:
+            self._inbox.close(self._inbox.write_end)
+            self._inbox.file.close()
         try:  # reaped in the background: the caller need not wait for the child's exit
             threading.Thread(target=os.waitpid, args=(self.pid, 0), daemon=True).start()
         except RuntimeError:  # no thread to be had: the child has written, it is ending

@@ -1,93 +1,183 @@
 """`relance scan --json`: every invoice's line as JSON, fast on a large ledger.
 
-On 100,000 rows, reading each row into an invoice, deciding its stage and writing its JSON
-is most of the run. A forked worker (see forking.py) does that for the second half of the
-rows while this process does the first half; the worker sends back its JSON text, its
-anomalies, and each line's row and client, so that the letters (which group a client's
-rows from both halves) are planned here from the lines that matter. The answer is the one
-the plain path gives, byte for byte: tests run both on every test workbook.
+On 100,000 rows, parsing the sheet takes about as long as reading the rows into invoices,
+deciding their stages and writing their JSON. Two processes share both out from the start:
+the sheet's XML, inflated once, is cut at a row in the middle; this process parses, reads,
+classifies and encodes the first half, a forked copy of it (forking.py) the second half, each
+also parsing the sheet's first rows (titles, header). What depends on the whole sheet is then
+checked: the header, the order of day and month in text dates, a totals row that ends the first
+half, invoice numbers found in both halves. Wherever the halves could say something else than
+one read of the sheet would, the sheet is read whole instead. The letters (which group a
+client's rows from both halves) are planned here: the worker sends back the lines of the
+clients that either half writes to. The answer is the plain path's, byte for byte: tests run
+both on every test workbook.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
+from typing import Optional
 
 from . import forking
 from .letters import classify, plan_letters, plan_run
 from .model import Stage
-from .reading.ledger import Assembly
-from .reading.receivables import read_rows, row_anomalies
+from .parallelism import share_out
+from .reading import ahead
+from .reading.receivables import decide_date_order, read_rows, row_anomalies
+from .reading.sheet_pieces import SheetPart, split_in_two
 from .stages import label
+from .workbook_io import read
+
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
-def scan_json(assembly: Assembly, as_of: date, split: bool) -> tuple[list, tuple]:
+def scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
     """(The JSON array of every invoice's line, in pieces to write one after the other: text,
-    or UTF-8 bytes as the worker sent them; the run's anomalies). `split`: share the rows out
-    with a forked worker, when it can be done safely."""
-    survey = assembly.survey
-    count = len(survey.indices)
-    # Duplicated numbers are flagged across the whole sheet: such a ledger is read in one go.
-    if not split or count < 2 or not forking.available() or len(set(survey.numbers)) != count:
-        ledger, _ = assembly.complete()
-        plan = plan_run(ledger, as_of)
-        return [lines_json(plan.lines)], plan.anomalies
-    middle = count // 2
-    worker = forking.Worker(lambda: _part(assembly, as_of, middle, count).shipped())
+    or UTF-8 bytes as the worker sent them; the run's anomalies)."""
+    halves = _halves(Path(workbook))
+    if halves is not None:
+        result = _scan_halves(Path(workbook), as_of, out, *halves)
+        if result is not None:
+            return result
+    return plain_scan_json(workbook, as_of, out)
+
+
+def plain_scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
+    """The same answer, the sheet read whole by this process alone."""
+    data, _, _ = read(Path(workbook), as_of, out)
+    plan = plan_run(data.ledger, as_of)
+    return [lines_json(plan.lines)], plan.anomalies
+
+
+def _halves(path: Path) -> Optional[tuple]:
+    """The receivables sheet cut in two (SheetPart, SheetPart), when it is to be shared out:
+    a `Créances` sheet large enough, of a workbook calamine reads, where a fork is safe."""
+    import os
+    if (path.suffix.lower() not in _WORKBOOK_SUFFIXES
+            or os.environ.get("RELANCE_READER", "calamine") != "calamine"):
+        return None
+    sheet = ahead.take_sheet(path)  # inflated while the command started, if it was
+    if sheet is None:
+        sheet = ahead.receivables_xml(path, share_out)
+    if sheet is None or not forking.available():
+        return None
+    return split_in_two(*sheet)
+
+
+def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
+                 second: SheetPart) -> Optional[tuple[list, tuple]]:
+    """The scan with the second half read by a worker; None when the halves do not give what
+    one read gives for sure (or a half cannot be read: the sheet read whole says why)."""
+    def worker_half(receive):
+        half = _Half.read(path, as_of, out, second)
+        half.encode()
+        return half.shipped(receive())
+
+    worker = forking.Worker(worker_half, listens=True)
     try:
-        mine = _part(assembly, as_of, 0, middle)
+        mine = _Half.read(path, as_of, out, first)
+        worker.send(mine.due)  # the worker sends the lines of these clients too
+        mine.encode()
         theirs = worker.result()
-    except BaseException:  # interrupted, or failed: the worker must not outlive the run
+    except Exception:  # noqa: BLE001 — a bad workbook, say: the whole read tells it as usual
+        worker.stop()
+        return None
+    except BaseException:  # interrupted: the worker must not outlive the run
         worker.stop()
         raise
-    theirs = theirs or _part(assembly, as_of, middle, count).shipped()
-
-    # The letters: this half's lines, and the worker's lines of every client with a letter,
-    # read again here (few, usually).
-    due = mine.due | theirs.due
-    rows = [i for i, key in zip(theirs.rows, theirs.keys) if key in due]
-    if rows:
-        number = dict(zip(survey.indices[middle:], survey.numbers[middle:]))
-        invoices, _ = survey.reader.read_all(rows, [number[i] for i in rows])
-        more, _ = classify(assembly.ledger(invoices), as_of)
-    else:
-        more = []
-    # no duplicates to flag (see _can_split): the rows' anomalies are the sheet's
-    ledger = assembly.ledger(anomalies=row_anomalies(survey, {**mine.failed, **theirs.failed}))
-    _, notes = plan_letters(ledger, mine.lines + more, as_of)
-    anomalies = ledger.anomalies + tuple(mine.anomalies) + tuple(theirs.anomalies) + tuple(notes)
-    if not mine.json or not theirs.json:  # a half without lines (every row unreadable)
-        return ["[" + mine.json, theirs.json, "]"], anomalies
-    return ["[" + mine.json + ", ", theirs.json, "]"], anomalies
+    if theirs is None:  # the worker failed or could not start: this process reads that half
+        try:
+            theirs = _Half.read(path, as_of, out, second)
+        except Exception:  # noqa: BLE001
+            return None
+        theirs.encode()
+        theirs = theirs.shipped(mine.due)
+    if not mine.agrees_with(theirs):
+        return None
+    return mine.joined(theirs, as_of)
 
 
 @dataclass
-class _Part:
-    """A range of rows read, staged and written as JSON."""
+class _Half:
+    """One half of a shared-out sheet: its rows read, staged and written as JSON, and what the
+    other half must agree with."""
 
     json: object  # the lines' JSON objects, comma separated (str; UTF-8 bytes once shipped)
     failed: dict  # grid row index -> (Anomaly, one per bad cell): rows that could not be read
+    skipped: dict  # grid row index -> Anomaly: rows without an invoice number
     anomalies: list  # lines whose stage could not be decided
-    rows: list  # each line's grid row index
-    keys: list  # each line's client key
     due: set  # keys of the clients with a second_due invoice here
-    lines: list = field(default_factory=list)  # the lines themselves (kept in this process)
+    sheet: tuple  # where the receivables are: header row, columns, first row and column, table
+    month_first: bool
+    date_evidence: dict  # order -> first text date found that reads only that way
+    last_positional: bool  # its last row taken for a totals row because it is the last
+    has_rows: bool  # it holds non-blank rows of its own
+    numbers: list  # its invoice numbers
+    lines: list = field(default_factory=list)  # the lines (sent: only those of `letter_keys`)
+    keys: list = field(default_factory=list)  # each line's client key (kept in this process)
+    month_first_setting: bool = False
+    assembly: object = None  # kept in this process
 
-    def shipped(self) -> "_Part":
-        """What goes back from the worker: the lines stay behind (slow to pickle), the JSON
-        goes as the bytes to write (neither decoded nor encoded again on arrival)."""
-        return replace(self, lines=[], json=self.json.encode("utf-8"))
+    @classmethod
+    def read(cls, path: Path, as_of: date, out: Optional[Path], part: SheetPart) -> "_Half":
+        data, _, _ = read(path, as_of, out, defer_rows=True, part=part)
+        assembly = data.assembly
+        survey = assembly.survey
+        invoices, failed = read_rows(survey, 0, len(survey.indices))
+        lines, anomalies = classify(assembly.ledger(invoices), as_of)
+        keys_of = {}  # id(client) -> key: rows share their client object
+        keys = [keys_of.get(id(c)) or keys_of.setdefault(id(c), c.key)
+                for c in (ln.invoice.client for ln in lines)]
+        grid = survey.grid
+        first_data = max(survey.header_index + 1, grid.part_start)
+        return cls(
+            json="", failed=failed, skipped=survey.skipped, anomalies=anomalies,
+            due={key for key, ln in zip(keys, lines) if ln.stage is Stage.SECOND_DUE},
+            sheet=(survey.header_index, survey.columns, grid.first_row, grid.first_col,
+                   grid.table),
+            month_first=survey.month_first, date_evidence=dict(survey.date_evidence),
+            last_positional=survey.last_positional, has_rows=survey.last_index >= first_data,
+            numbers=survey.numbers, lines=lines, keys=keys,
+            month_first_setting=assembly.settings.month_first_dates, assembly=assembly)
 
+    def encode(self) -> None:
+        self.json = _json_items(self.lines)
 
-def _part(assembly: Assembly, as_of: date, start: int, stop: int) -> _Part:
-    invoices, failed = read_rows(assembly.survey, start, stop)
-    lines, anomalies = classify(assembly.ledger(invoices), as_of)
-    first_row = assembly.survey.grid.first_row
-    keys_of = {}  # id(client) -> key: rows share their client object
-    keys = [keys_of.get(id(c)) or keys_of.setdefault(id(c), c.key)
-            for c in (ln.invoice.client for ln in lines)]
-    due = {key for key, ln in zip(keys, lines) if ln.stage is Stage.SECOND_DUE}
-    return _Part(_json_items(lines), failed, anomalies, [ln.invoice.row - first_row for ln in lines],
-                 keys, due, lines)
+    def shipped(self, their_due: set) -> "_Half":
+        """What goes back from the worker: the JSON as the bytes to write (neither decoded nor
+        encoded again on arrival), the lines only of the clients either half writes to."""
+        wanted = self.due | their_due
+        lines = [ln for ln, key in zip(self.lines, self.keys) if key in wanted] if wanted else []
+        return replace(self, json=self.json.encode("utf-8"), lines=lines, keys=[],
+                       assembly=None)
+
+    def agrees_with(self, theirs: "_Half") -> bool:
+        """Whether this first half and the second say together what one read would say: the
+        same header, text dates read in the order the whole sheet decides (text dates of
+        both orders, an error to report, leave the halves deciding differently), no last row
+        of the first half taken for totals, no invoice number twice."""
+        order = decide_date_order({**theirs.date_evidence, **self.date_evidence},
+                                  self.month_first_setting)
+        numbers = len(self.numbers) + len(theirs.numbers)
+        return (self.sheet == theirs.sheet
+                and self.month_first == theirs.month_first == order
+                and not (self.last_positional and theirs.has_rows)
+                and len(set(self.numbers).union(theirs.numbers)) == numbers)  # no duplicates
+
+    def joined(self, theirs: "_Half", as_of: date) -> tuple[list, tuple]:
+        """(The JSON pieces, the anomalies) of the whole sheet, as the plain path gives them."""
+        assembly = self.assembly
+        ledger = assembly.ledger(anomalies=row_anomalies(
+            assembly.survey, {**self.failed, **theirs.failed}, {**self.skipped, **theirs.skipped}))
+        wanted = self.due | theirs.due
+        mine = [ln for ln, key in zip(self.lines, self.keys) if key in wanted] if wanted else []
+        _, notes = plan_letters(ledger, mine + theirs.lines, as_of)
+        anomalies = ledger.anomalies + tuple(self.anomalies) + tuple(theirs.anomalies) + \
+            tuple(notes)
+        if not self.json or not theirs.json:  # a half without lines (every row unreadable)
+            return ["[" + self.json, theirs.json, "]"], anomalies
+        return ["[" + self.json + ", ", theirs.json, "]"], anomalies
 
 
 def lines_json(lines) -> str:

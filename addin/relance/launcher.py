@@ -1,13 +1,14 @@
 """The `relance` command's entry point, kept light: it starts reading the workbook in the
 background, then imports the rest of Relance while calamine parses (a tenth of a second won
-on a large ledger, nothing lost on a small one)."""
+on a large ledger, nothing lost on a small one). For `scan --json` on a large ledger, the
+background read only inflates the sheet's XML, which two processes then parse (json_scan)."""
 from __future__ import annotations
 
 import os
 import sys
 from typing import Optional
 
-from .parallelism import parallel_mode
+from .parallelism import parallel_mode, share_out
 
 _COMMANDS = ("scan", "generate")
 _TAKE_A_VALUE = ("--as-of", "--out", "--channels")
@@ -35,6 +36,13 @@ def workbook_argument(args: list) -> Optional[str]:
     return None
 
 
+def is_json_scan(args: list) -> bool:
+    """`relance … scan … --json …` (the options before `--`)."""
+    options = args[:args.index("--")] if "--" in args else args
+    commands = [a for a in options if a in _COMMANDS]
+    return bool(commands) and commands[0] == "scan" and "--json" in options
+
+
 def main(argv: Optional[list] = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     workbook = workbook_argument(args)
@@ -42,6 +50,6 @@ def main(argv: Optional[list] = None) -> int:
             and os.environ.get("RELANCE_READER", "calamine") == "calamine"
             and parallel_mode() != "never"):
         from .reading import ahead
-        ahead.start(workbook)
+        ahead.start(workbook, share_out if is_json_scan(args) else None)
     from .cli import main as cli_main
     return cli_main(argv)

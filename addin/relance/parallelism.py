@@ -19,3 +19,17 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+# A sheet's XML from this size (about 20,000 rows) is shared out between two processes by
+# `relance scan --json`: below it, one process is quicker than two.
+SHARE_OUT_MIN_BYTES = 8_000_000
+
+
+def share_out(xml_size: int) -> bool:
+    """Whether `relance scan --json` shares a receivables sheet of `xml_size` bytes out between
+    two processes (see json_scan.py)."""
+    mode = parallel_mode()
+    if mode == "never":
+        return False
+    return mode == "always" or (xml_size >= SHARE_OUT_MIN_BYTES and usable_cores() > 1)

@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 from typing import Optional
 
-from .parallelism import parallel_mode, usable_cores
 from .letters import Plan, plan_run
 from .reading import files
 from .recording import csv_journal
@@ -57,11 +56,12 @@ def gc_paused():
             gc.enable()
 
 
-def read(workbook: Path, as_of: date, out: Optional[Path] = None, defer_rows: bool = False):
+def read(workbook: Path, as_of: date, out: Optional[Path] = None, defer_rows: bool = False,
+         part=None):
     """The workbook's data, with the CSV journal folded in for a CSV input; `defer_rows`:
-    the invoice rows surveyed, not read (see files.load)."""
+    the invoice rows surveyed, not read; `part`: only some of them (see files.load)."""
     with gc_paused():
-        data = files.load(workbook, defer_rows)
+        data = files.load(workbook, defer_rows, part)
     folder, root = output_dirs(workbook, data.ledger.settings.output_folder, out, as_of)
     if data.assembly is not None:
         journal_path = root / csv_journal.JOURNAL_CSV
@@ -89,18 +89,9 @@ def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
         return plan_run(data.ledger, as_of)
 
 
-# Below this many invoices, a forked worker costs more than it saves
-SPLIT_MIN_ROWS = 20_000
-
-
 def scan_as_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
-    """`relance scan --json`: (the JSON array of the lines, in pieces, the anomalies), the
-    rows shared out with a forked worker on a large ledger (RELANCE_PARALLEL: always, never,
-    auto)."""
+    """`relance scan --json`: (the JSON array of the lines, in pieces, the anomalies), a large
+    sheet shared out between two processes (RELANCE_PARALLEL: always, never, auto)."""
     from .json_scan import scan_json
-    data, _, _ = read(Path(workbook), as_of, out, defer_rows=True)
-    mode = parallel_mode()
-    split = mode == "always" or (mode == "auto" and usable_cores() > 1 and
-                                 len(data.assembly.survey.indices) >= SPLIT_MIN_ROWS)
     with gc_paused():
-        return scan_json(data.assembly, as_of, split)
+        return scan_json(Path(workbook), as_of, out)

@@ -33,18 +33,23 @@ _NUMBERS = {int, float}  # a cell's exact type: True is a bool, not a number her
 # An error cell's type, either quote (no \b before it: a pattern starting with a literal is
 # searched ten times faster, and a false match only costs the exact search below)
 _ERROR_CELL = re.compile(rb"""t=["']e["']""")
+_ERROR_VALUE = re.compile(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*\bt=["']e["'][^>]*>"""
+                          rb"""(?:(?!</c>).)*?<v>([^<]*)</v>""", re.S)
 
 
 class CalamineBook:
     """A workbook file read with calamine; `grid(name, use_table)` as the openpyxl reader."""
 
     @classmethod
-    def open(cls, path: Path) -> "CalamineBook":
-        """The book `ahead.start` opened for this very file (same size and date), else a new one."""
+    def open(cls, path: Path, part: Optional[sheet_pieces.SheetPart] = None) -> "CalamineBook":
+        """The book `ahead.start` opened for this very file (same size and date), else a new one.
+        `part`: the rows of the receivables sheet this process reads (see json_scan)."""
+        if part is not None:
+            return cls(path, part)
         from .ahead import take
         return take(path) or cls(path)
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, part: Optional[sheet_pieces.SheetPart] = None):
         from python_calamine import CalamineWorkbook
         self.path = Path(path)
         self.book = CalamineWorkbook.from_path(str(self.path))
@@ -54,7 +59,8 @@ class CalamineBook:
         self.epoch = EXCEL_EPOCH_1904 if re.search(
             r"""<(?:\w+:)?workbookPr\b[^>]*\bdate1904=["'](?:1|true)["']""", workbook) \
             else EXCEL_EPOCH_1900
-        self.parts = self._sheet_parts(workbook)
+        self.parts = sheet_parts(self.zip, workbook)
+        self.part = part
         self._styles = None
         self._parsed = {}  # sheet name -> (calamine sheets, one or pieces; the sheet's XML)
 
@@ -74,8 +80,11 @@ class CalamineBook:
             self._parsed[name] = self._parse(name, xml)
 
     def _parse(self, name: str, xml: Optional[bytes] = None) -> tuple:
-        """(sheet_pieces.Pieces, or the calamine sheet read whole; the sheet's XML or None)."""
+        """(sheet_pieces.Pieces, or the calamine sheet read whole, or the sheets of this
+        process's part; the sheet's XML or None)."""
         part = self.parts.get(name)
+        if self.part is not None and part == self.part.part:
+            return self._part_sheets(name), None
         info = self.zip.NameToInfo.get(part) if part else None
         count = sheet_pieces.piece_count(info.file_size) if info is not None else 1
         if count > 1:
@@ -106,10 +115,34 @@ class CalamineBook:
         except Exception:  # noqa: BLE001
             return None
 
+    def _part_sheets(self, name: str) -> list:
+        """This process's runs of the sheet, each parsed as a sheet of its own, one after the
+        other (the other process has the other core)."""
+        from python_calamine import CalamineWorkbook
+        parts = sheet_pieces.non_sheet_parts(self.zip)
+        return [CalamineWorkbook.from_filelike(sheet_pieces.piece_book(
+            parts, self.part.part, piece)).get_sheet_by_name(name) for piece in self.part.pieces()]
+
+    def _part_rows(self, sheets: list) -> list:
+        """The part's cells from A1 (the other process's rows blank), checked to hold its own
+        rows only: rows out of order across the cut make the part unusable."""
+        part = self.part
+        rows = sheet_pieces.join_pieces(sheets, empty=None, shared_gaps=True)
+        if part.own_until is not None and len(rows) >= part.own_until:
+            raise sheet_pieces.PiecesDisagree(f"row {len(rows)} in the part before row "
+                                              f"{part.own_until}")
+        body = sheets[-1]
+        if len(sheets) > 1 and body.height and body.start[0] + 1 < part.own_from:
+            raise sheet_pieces.PiecesDisagree(f"row {body.start[0] + 1} in the part from row "
+                                              f"{part.own_from}")
+        return rows
+
     def _rows(self, name: str) -> tuple:
         """(The sheet's cells from A1, as openpyxl gives them (the header search counts sheet
         rows; an empty cell is None), the sheet's XML or None)."""
         parsed, xml = self._parsed.pop(name, None) or self._parse(name)
+        if isinstance(parsed, list):  # this process's part: no fallback, the caller has one
+            return self._part_rows(parsed), self.part.buffers()
         if isinstance(parsed, sheet_pieces.Pieces):
             rows = None
             try:
@@ -127,9 +160,10 @@ class CalamineBook:
     def grid(self, name: str, use_table: bool = True) -> Grid:
         # the sheet's XML stays bytes: searched as such, 43 MB need not be decoded
         rows, xml = self._rows(name)
-        if xml is not None:
-            self._errors(xml, rows)
-        table = self._table(name, rows, xml) if use_table and xml else None
+        buffers = None if xml is None else xml if isinstance(xml, list) else [xml]
+        if buffers is not None:
+            self._errors(buffers, rows)
+        table = self._table(name, rows, buffers[-1]) if use_table and buffers else None
         if table is not None:
             min_col, min_row, max_col, max_row, table_name = table
             block = [(r + [None] * max_col)[min_col - 1:max_col]
@@ -137,45 +171,25 @@ class CalamineBook:
             grid = Grid(name, block, min_row, min_col, None, self.epoch, table_name)
         else:
             grid = Grid(name, rows, 1, 1, None, self.epoch)
-        if xml is not None:
-            self._formats(xml, grid)
+        if self.part is not None and name == self._part_sheet_name():
+            grid.part_start = max(0, self.part.own_from - grid.first_row)
+        if buffers is not None:
+            self._formats(buffers, grid)
         return grid
+
+    def _part_sheet_name(self) -> Optional[str]:
+        return next((n for n, p in self.parts.items() if p == self.part.part), None)
 
     # --- what calamine does not give ---------------------------------------------------
 
-    def _sheet_parts(self, workbook: str) -> dict:
-        rels = self._rels("xl/workbook.xml")
-        parts = {}
-        for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", workbook):
-            attrs = m.group(1)
-            name = re.search(r"""\bname=["']([^"']*)["']""", attrs)
-            rid = re.search(r""":id=["']([^"']*)["']""", attrs)
-            if name and rid and rid.group(1) in rels:
-                parts[_unescape(name.group(1))] = rels[rid.group(1)]
-        return parts
-
-    def _rels(self, part: str) -> dict:
-        name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
-        try:
-            text = self.zip.read(name).decode("utf-8", "replace")
-        except KeyError:
-            return {}
-        out = {}
-        for m in re.finditer(r"<Relationship\b([^>]*)/?>", text):
-            attrs = m.group(1)
-            rid = re.search(r"""\bId=["']([^"']*)["']""", attrs)
-            target = re.search(r"""\bTarget=["']([^"']*)["']""", attrs)
-            if rid and target and "External" not in attrs:
-                t = target.group(1)
-                out[rid.group(1)] = t.lstrip("/") if t.startswith("/") else posixpath.normpath(
-                    posixpath.join(posixpath.dirname(part), t))
-        return out
-
-    def _table(self, name: str, rows: list, sheet_xml: bytes):
-        """The sheet's table whose header names receivables columns (as the openpyxl reader)."""
-        rels = self._rels(self.parts[name])
+    def _table(self, name: str, rows: list, sheet_xml) -> Optional[tuple]:
+        """The sheet's table whose header names receivables columns (as the openpyxl reader).
+        `sheet_xml`: the sheet's XML, or at least its end (from its `</sheetData>`)."""
+        rels = relationships(self.zip, self.parts[name])
         # tableParts come after the cells
-        tail = sheet_xml[sheet_xml.rfind(b"</sheetData>"):].decode("utf-8", "replace")
+        tail = bytes(sheet_xml) if isinstance(sheet_xml, memoryview) else \
+            sheet_xml[sheet_xml.rfind(b"</sheetData>"):]
+        tail = tail.decode("utf-8", "replace")
         for rid in re.findall(r"""<(?:\w+:)?tablePart\b[^>]*:id=["']([^"']+)["']""", tail):
             target = rels.get(rid)
             if not target:
@@ -197,22 +211,23 @@ class CalamineBook:
         return None
 
     @staticmethod
-    def _errors(xml: bytes, rows: list) -> None:
-        if not _ERROR_CELL.search(xml):  # one pass, either quote
-            return
-        for m in re.finditer(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*\bt=["']e["'][^>]*>"""
-                             rb"""(?:(?!</c>).)*?<v>([^<]*)</v>""", xml, re.S):
-            r, c = int(m.group(2)) - 1, column_index(m.group(1).decode()) - 1
-            if r < len(rows) and c < len(rows[r]):
-                rows[r][c] = _unescape(m.group(3).decode("utf-8", "replace"))
+    def _errors(buffers: list, rows: list) -> None:
+        """Error values (`#N/A`) in place of the empty cells calamine gives for them."""
+        for xml in buffers:
+            if not _ERROR_CELL.search(xml):  # one pass, either quote
+                continue
+            for m in _ERROR_VALUE.finditer(xml):
+                r, c = int(m.group(2)) - 1, column_index(m.group(1).decode()) - 1
+                if r < len(rows) and c < len(rows[r]):
+                    rows[r][c] = _unescape(m.group(3).decode("utf-8", "replace"))
 
-    def _formats(self, xml: bytes, grid: Grid) -> None:
+    def _formats(self, buffers: list, grid: Grid) -> None:
         """Number formats of the cells of text columns that hold numbers."""
         found = find_header_row(grid)
         if found is None:
             return
         header, columns = found
-        data = grid.rows[header + 1:]
+        data = grid.rows[max(header + 1, grid.part_start):]
         narrow = min(map(len, data), default=0)  # calamine's rows are all as wide
         grid.column_types = {j: set(map(type, map(itemgetter(j), data) if j < narrow else
                                         [r[j] if j < len(r) else None for r in data]))
@@ -223,13 +238,15 @@ class CalamineBook:
         codes = self._style_codes()
         letters = {column_letter(grid.first_col + j).encode(): j for j in wanted}
         formats = {}
-        for m in re.finditer(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*>""", xml):
-            j = letters.get(m.group(1))
-            if j is None:
-                continue
-            s = re.search(rb"""\bs=["'](\d+)["']""", m.group(0))
-            if s:
-                formats[(int(m.group(2)) - grid.first_row, j)] = codes.get(int(s.group(1)), "General")
+        for xml in buffers:
+            for m in re.finditer(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*>""", xml):
+                j = letters.get(m.group(1))
+                if j is None:
+                    continue
+                s = re.search(rb"""\bs=["'](\d+)["']""", m.group(0))
+                if s:
+                    formats[(int(m.group(2)) - grid.first_row, j)] = \
+                        codes.get(int(s.group(1)), "General")
         grid.formats = formats
 
     def _style_codes(self) -> dict:
@@ -249,6 +266,40 @@ class CalamineBook:
                 fmt_id = int(fmt.group(1)) if fmt else 0
                 self._styles[i] = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id, "General")
         return self._styles
+
+
+def sheet_parts(zf: zipfile.ZipFile, workbook: Optional[str] = None) -> dict:
+    """{sheet name: its part in the package} (`workbook`: xl/workbook.xml's text, if read)."""
+    if workbook is None:
+        workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = relationships(zf, "xl/workbook.xml")
+    parts = {}
+    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", workbook):
+        attrs = m.group(1)
+        name = re.search(r"""\bname=["']([^"']*)["']""", attrs)
+        rid = re.search(r""":id=["']([^"']*)["']""", attrs)
+        if name and rid and rid.group(1) in rels:
+            parts[_unescape(name.group(1))] = rels[rid.group(1)]
+    return parts
+
+
+def relationships(zf: zipfile.ZipFile, part: str) -> dict:
+    """{relationship id: target part} of a part of the package (external targets left out)."""
+    name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+    try:
+        text = zf.read(name).decode("utf-8", "replace")
+    except KeyError:
+        return {}
+    out = {}
+    for m in re.finditer(r"<Relationship\b([^>]*)/?>", text):
+        attrs = m.group(1)
+        rid = re.search(r"""\bId=["']([^"']*)["']""", attrs)
+        target = re.search(r"""\bTarget=["']([^"']*)["']""", attrs)
+        if rid and target and "External" not in attrs:
+            t = target.group(1)
+            out[rid.group(1)] = t.lstrip("/") if t.startswith("/") else posixpath.normpath(
+                posixpath.join(posixpath.dirname(part), t))
+    return out
 
 
 def _unescape(text: str) -> str:

@@ -53,7 +53,9 @@ def _data(grid: Grid, settings: Optional[Grid], journal: Optional[Grid], path: P
     return WorkbookData(ledger, receivables, grid, path, is_csv, journal)
 
 
-def load(path: Path, defer_rows: bool = False) -> WorkbookData:
+def load(path: Path, defer_rows: bool = False, part=None) -> WorkbookData:
+    """`part` (a sheet_pieces.SheetPart): of the receivables sheet, only the rows this process
+    of a shared-out scan reads (a workbook read with calamine)."""
     path = Path(path)
     if not path.exists():
         raise RelanceError(f"Fichier introuvable : {path}")
@@ -61,7 +63,7 @@ def load(path: Path, defer_rows: bool = False) -> WorkbookData:
         raise RelanceError(f"{path} est un dossier, pas un classeur.")
     if path.suffix.lower() in CSV_SUFFIXES:
         return _load_csv(path, defer_rows)
-    return _load_xlsx(path, defer_rows)
+    return _load_xlsx(path, defer_rows, part)
 
 
 def check_spreadsheet(path: Path) -> None:
@@ -94,20 +96,20 @@ def _is_encrypted(path: Path) -> bool:
         return False
 
 
-def _load_xlsx(path: Path, defer_rows: bool = False) -> WorkbookData:
+def _load_xlsx(path: Path, defer_rows: bool = False, part=None) -> WorkbookData:
     check_spreadsheet(path)
-    if os.environ.get("RELANCE_READER", "calamine") == "calamine":
+    if part is not None or os.environ.get("RELANCE_READER", "calamine") == "calamine":
         try:
-            return _load_with_calamine(path, defer_rows)
+            return _load_with_calamine(path, defer_rows, part)
         except ImportError:  # python-calamine has no wheel for this machine: openpyxl reads
             pass
     return _load_with_openpyxl(path, defer_rows)
 
 
-def _load_with_calamine(path: Path, defer_rows: bool = False) -> WorkbookData:
+def _load_with_calamine(path: Path, defer_rows: bool = False, part=None) -> WorkbookData:
     from .fast_xlsx import CalamineBook
     try:
-        book = CalamineBook.open(path)
+        book = CalamineBook.open(path, part)
     except ImportError:
         raise
     except Exception as err:  # calamine's own errors: a damaged or unusual file

@@ -30,6 +30,9 @@ class Grid:
     csv: bool = False
     # column index -> the set of types of its data cells, where the reader counted them
     column_types: dict = field(default_factory=dict)
+    # Index of the first row this process reads, the titles and header aside: the rows between
+    # the header and it are another process's (a large sheet shared out, see json_scan.py)
+    part_start: int = 0
 
     def value(self, i: int, j: int):
         row = self.rows[i]

@@ -52,6 +52,11 @@ class Survey:
     skipped: dict  # grid row index -> Anomaly: rows without a number, ignored
     notes: list  # anomalies about the sheet as a whole (unknown columns)
     reader: "_RowReader"
+    # What a part of a shared-out sheet (grid.part_start) needs to agree with the others on:
+    # the first text date found that only reads day-first / month-first ({order: (Location,
+    # text)}), and whether the last row was taken for a totals row because it is the last.
+    date_evidence: dict = None
+    last_positional: bool = False
 
 
 def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivables:
@@ -81,11 +86,12 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     ignored = [cell_text(v) for j, v in enumerate(grid.rows[header_index])
                if cell_text(v) and j not in columns.values()]
 
-    data = list(range(header_index + 1, len(grid.rows)))
-    month_first = _date_order(grid, data, columns, headers, month_first_setting)
+    first_data = max(header_index + 1, grid.part_start)  # rows before: another process's
+    data = list(range(first_data, len(grid.rows)))
+    month_first, evidence = _date_order(grid, data, columns, headers, month_first_setting)
 
     inv_col = columns["invoice"]
-    body = grid.rows[header_index + 1:]
+    body = grid.rows[first_data:]
     cells = _column(body, inv_col)
     non_blank = [i for i, v in zip(data, cells)
                  if (v is not None and (type(v) is not str or v.strip()))
@@ -94,7 +100,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     anomalies = {}  # grid row index -> Anomaly, reported in row order
     rows, number_format = grid.rows, grid.number_format
     if len(non_blank) < len(data):
-        cells = [cells[i - header_index - 1] for i in non_blank]
+        cells = [cells[i - first_data] for i in non_blank]
         body = list(map(rows.__getitem__, non_blank))
     numbers = [v.strip() if type(v) is str else invoice_number(v, number_format(i, inv_col))
                for i, v in zip(non_blank, cells)]
@@ -102,11 +108,13 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     firsts = cells if inv_col == 0 else _column(body, 0)
     suspects = [p for p, (first, number) in enumerate(zip(firsts, numbers))
                 if number[:1] in "TtSs " or (type(first) is str and first[:1] in "TtSs ")]
-    dropped = set()
+    dropped, positional = set(), False
     for p in suspects:
         i, number, row = non_blank[p], numbers[p], rows[non_blank[p]]
         if _is_totals(row, number, i == last, columns, grid, i):
             dropped.add(p)
+            positional = positional or (i == last and not _is_totals(row, number, False,
+                                                                        columns, grid, i))
         elif not number:
             dropped.add(p)
             if not (i == last and _is_totals(row, number, True, columns, grid, i)):
@@ -118,7 +126,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
                      f"(en-têtes admis : voir le README)", grid.location(header_index))] \
         if ignored else []
     return Survey(grid, header_index, columns, month_first, last, indices, numbers, anomalies,
-                  notes, _RowReader(grid, columns, headers, month_first))
+                  notes, _RowReader(grid, columns, headers, month_first), evidence, positional)
 
 
 def read_rows(survey: Survey, start: int, stop: int) -> tuple[list, dict]:
@@ -141,10 +149,12 @@ def complete_receivables(survey: Survey, invoices: list, failed: dict) -> Receiv
                        survey.header_index, survey.columns, survey.month_first, survey.last_index)
 
 
-def row_anomalies(survey: Survey, failed: dict) -> tuple:
+def row_anomalies(survey: Survey, failed: dict, skipped: Optional[dict] = None) -> tuple:
     """What the sheet and its rows call for, duplicates aside: the sheet's notes, then the rows
-    skipped by the survey or unreadable (`failed`, from every `read_rows`), in row order."""
-    anomalies = {**{i: (a,) for i, a in survey.skipped.items()}, **failed}
+    skipped by the survey (or `skipped`, the surveys of a sheet's parts together) or
+    unreadable (`failed`, from every `read_rows`), in row order."""
+    skipped = survey.skipped if skipped is None else skipped
+    anomalies = {**{i: (a,) for i, a in skipped.items()}, **failed}
     return tuple(survey.notes) + tuple(a for i in sorted(anomalies) for a in anomalies[i])
 
 
@@ -223,7 +233,8 @@ def _is_totals(row, number: str, is_last: bool, columns, grid: Grid, i: int) -> 
 
 # --- day/month order ---------------------------------------------------------------------
 
-def _date_order(grid: Grid, data, columns, headers, setting: bool) -> bool:
+def _date_order(grid: Grid, data, columns, headers, setting: bool) -> tuple[bool, dict]:
+    """(Whether text dates read month-first, the first text date of each order found)."""
     first_of = {}
     for f in DATE_FIELDS:
         if f not in columns:
@@ -244,6 +255,12 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> bool:
                 f"{day_loc.describe()} : « {day_val} » ne se lit que jour en premier ; "
                 f"{mon_loc.describe()} : « {mon_val} » ne se lit que mois en premier. "
                 f"Corrigez l'une des deux pour que toutes les dates suivent le même ordre.")
+    return decide_date_order(first_of, setting), first_of
+
+
+def decide_date_order(first_of: dict, setting: bool) -> bool:
+    """Month-first when some text date only reads so (none only day-first), day-first when
+    one only reads day-first, else as the setting says."""
     if MONTH_FIRST in first_of:
         return True
     if DAY_FIRST in first_of:

@@ -14,6 +14,7 @@ import posixpath
 import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..parallelism import parallel_mode, usable_cores
@@ -154,11 +155,12 @@ def read_pieces(open_piece: Callable, pieces: list, name: str) -> list:
         parsed.close()
 
 
-def join_pieces(sheets, empty="") -> list:
+def join_pieces(sheets, empty="", shared_gaps: bool = False) -> list:
     """The pieces' values as one block from A1: each piece placed at its own position, rows
     between them blank, every row as wide as the widest piece (as one read gives them).
     `empty`: what an empty cell holds (calamine's "", or None as the grids want it, put
-    there piece by piece as they come)."""
+    there piece by piece as they come). `shared_gaps`: the blank rows between pieces are one
+    list, never to be changed (thousands of rows another process reads cost nothing)."""
     placed = []
     for sheet in sheets:
         if sheet.height:
@@ -171,10 +173,80 @@ def join_pieces(sheets, empty="") -> list:
     for (row, col), values in placed:
         if row < len(rows):  # a row before the end of the previous piece: out of order
             raise PiecesDisagree(f"row {row + 1} after row {len(rows)}")
-        rows.extend([empty] * width for _ in range(row - len(rows)))
+        if shared_gaps:
+            rows.extend([[empty] * width] * (row - len(rows)))
+        else:
+            rows.extend([empty] * width for _ in range(row - len(rows)))
         right = [empty] * (width - col - len(values[0]))
         if right:
             for v in values:
                 v.extend(right)
         rows.extend([[empty] * col + v for v in values] if col else values)
     return rows
+
+
+# --- a sheet shared out between two processes -------------------------------------------
+
+HEAD_ROWS = 20  # the header row is looked for in the sheet's first 20 rows
+_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
+
+
+@dataclass(frozen=True)
+class SheetPart:
+    """The rows of a large sheet that one process of a shared-out scan reads: runs of the
+    sheet's XML (`ranges`, byte offsets), each parsed as a sheet of its own. Every process has
+    the sheet's first rows (titles, the header); its own rows start at sheet row `own_from`
+    and end before `own_until` (None: the sheet's end). Rows of the first rows that lie after
+    the header and before `own_from` belong to another process."""
+
+    part: str  # the sheet's part in the package, e.g. xl/worksheets/sheet1.xml
+    xml: bytes
+    ranges: tuple  # ((start, stop), …): runs of <sheetData>'s content, in sheet order
+    own_from: int
+    own_until: Optional[int]
+
+    def pieces(self) -> list:
+        """Each run as a sheet of its own: the same head and tail around it (buffers)."""
+        view = memoryview(self.xml)
+        head, tail = view[:self.ranges[0][0]], view[self._end:]
+        return [(head, view[a:b], tail) for a, b in self.ranges]
+
+    @property
+    def _end(self) -> int:
+        return self.xml.rfind(_CLOSE)
+
+    def buffers(self) -> list:
+        """The XML this process reads, as buffers to search one after the other (cell styles,
+        error values): its runs, then the tail (tables)."""
+        view = memoryview(self.xml)
+        return [view[a:b] for a, b in self.ranges] + [view[self._end:]]
+
+
+def split_in_two(part: str, xml: bytes) -> Optional[tuple]:
+    """(SheetPart of the first half, SheetPart of the second) of a sheet's XML, cut at a row
+    boundary in the middle; None when it cannot be cut safely (rows without their number, a
+    prefixed namespace, a single row). The second part also has the sheet's first rows (all
+    of the first part's, when the cut comes within them)."""
+    start, end = xml.find(_OPEN), xml.rfind(_CLOSE)
+    if start < 0 or end < start:
+        return None
+    start += len(_OPEN)
+    # a row without its number is placed after the row before it; in a comment or CDATA
+    # section, `<row r="` is not a row
+    if (_ROW_WITHOUT_NUMBER.search(xml, start, end) or xml.find(b"<!--", start, end) >= 0
+            or xml.find(b"<![CDATA[", start, end) >= 0):
+        return None
+    cut = xml.find(b'<row r="', start + (end - start) // 2, end)
+    number = _ROW_NUMBER.match(xml, cut) if cut > start else None
+    if number is None:
+        return None
+    cut_row = int(number.group(1))
+    # where the rows after the first HEAD_ROWS begin (the first rows every process reads)
+    head_end = cut
+    for m in _ROW_NUMBER.finditer(xml, start, cut):
+        if int(m.group(1)) > HEAD_ROWS:
+            head_end = m.start()
+            break
+    first = SheetPart(part, xml, ((start, cut),), 1, cut_row)
+    second = SheetPart(part, xml, ((start, head_end), (cut, end)), cut_row, None)
+    return first, second
