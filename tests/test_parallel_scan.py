@@ -260,6 +260,7 @@ def test_a_workbook_written_as_excel_writes_one_agrees_in_every_reader(tmp_path)
                 ws.write_datetime(i, 6, datetime.combine(row[5], datetime.min.time()), day)
     plain = assert_same(path)
     assert plain[0] == 0 and '"invoice": "000001"' in plain[1]
+    assert_shared(path)  # the second half's title and header read without the shared strings
     proc = run_cli("scan", path, "--as-of", AS_OF.isoformat(), "--json",
                    env={"RELANCE_READER": "openpyxl"})
     assert (proc.returncode, proc.stdout, proc.stderr) == plain

@@ -190,3 +190,43 @@ def test_a_read_ahead_of_a_damaged_file_leaves_the_message_unchanged(tmp_path):
     proc = run_cli("scan", bad, "--json")
     assert proc.returncode == 1 and "faux.xlsx n'est pas un classeur Excel" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_shared_strings_written_into_the_head_rows_read_as_calamine_reads_them():
+    """Plain, rich (runs), phonetic and escaped texts, an empty one: the head rows with their
+    texts inline read as the same rows with the shared strings table."""
+    shared = (b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+              b'spreadsheetml/2006/main" count="5" uniqueCount="5">'
+              b'<si><t>N\xc2\xb0 facture</t></si>'
+              b'<si><r><rPr><b/></rPr><t>Cli</t></r><r><t xml:space="preserve">ent </t></r></si>'
+              b'<si><t>Dupont &amp; fils &lt;SA&gt;</t><rPh sb="0" eb="1"><t>DUPON</t></rPh></si>'
+              b'<si/>'
+              b'<si><t>\xc3\x89ch\xc3\xa9ance</t></si></sst>')
+    rows = (b'<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" s="1" t="s"><v>1</v></c>'
+            b'<c r="C1" t="s"><v>4</v></c><c r="D1"><v>12.5</v></c></row>'
+            b'<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>3</v></c></row>')
+    inlined = sheet_pieces.inline_shared_strings(rows, shared)
+    assert b't="s"' not in inlined
+
+    def values(sheet_rows, with_shared):
+        data = book_bytes(lambda ws: ws.append(["x"]))
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        parts = sheet_pieces.non_sheet_parts(zf)
+        parts = {n: d for n, d in parts.items() if n != "xl/sharedStrings.xml"}
+        if with_shared:
+            parts["xl/sharedStrings.xml"] = shared
+        xml = zf.read(PART)
+        start, end = xml.index(b"<sheetData>") + 11, xml.rindex(b"</sheetData>")
+        book = CalamineWorkbook.from_filelike(sheet_pieces.piece_book(
+            parts, PART, (xml[:start], sheet_rows, xml[end:])))
+        return book.get_sheet_by_name("Créances").to_python()
+
+    expected = values(rows, True)
+    assert expected[0][:3] == ["N° facture", "Client ", "Échéance"]
+    assert expected[1][0] == "Dupont & fils <SA>"
+    assert values(inlined, False) == expected
+    # an index past the table's end, or no table at all: not resolved
+    assert sheet_pieces.inline_shared_strings(rows.replace(b"<v>4</v>", b"<v>9</v>"), shared) is None
+    assert sheet_pieces.inline_shared_strings(rows, None) is None
+    plain = b'<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
+    assert sheet_pieces.inline_shared_strings(plain, None) == plain

@@ -22,7 +22,7 @@ from typing import Optional
 from . import forking
 from .letters import classify, plan_letters, plan_run
 from .model import Stage
-from .parallelism import share_out
+from .parallelism import keep_until_exit, share_out
 from .reading import ahead
 from .reading.receivables import decide_date_order, read_rows, row_anomalies
 from .reading.sheet_pieces import SheetPart, split_in_two
@@ -47,6 +47,7 @@ def plain_scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> 
     """The same answer, the sheet read whole by this process alone."""
     data, _, _ = read(Path(workbook), as_of, out)
     plan = plan_run(data.ledger, as_of)
+    keep_until_exit(data, plan)
     return [lines_json(plan.lines)], plan.anomalies
 
 
@@ -95,6 +96,7 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
         theirs = theirs.shipped(mine.due)
     if not mine.agrees_with(theirs):
         return None
+    keep_until_exit(mine, theirs)
     return mine.joined(theirs, as_of)
 
 

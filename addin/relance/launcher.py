@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Optional
 
+from . import parallelism
 from .parallelism import parallel_mode, share_out
 
 _COMMANDS = ("scan", "generate")
@@ -51,5 +52,15 @@ def main(argv: Optional[list] = None) -> int:
             and parallel_mode() != "never"):
         from .reading import ahead
         ahead.start(workbook, share_out if is_json_scan(args) else None)
+    if is_json_scan(args):
+        parallelism.end_process_after_command()
     from .cli import main as cli_main
-    return cli_main(argv)
+    code = cli_main(argv)
+    if parallelism.ends_after_command():  # nothing left to do but free memory: the system does
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a reader gone (`| head`), a stream closed
+                pass
+        os._exit(code)
+    return code

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
-from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
+from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904, fold
 from . import sheet_pieces
 from .grid import Grid, column_index, column_letter, range_bounds
 from .headers import find_header_row, match_row
@@ -52,15 +52,19 @@ class CalamineBook:
     def __init__(self, path: Path, part: Optional[sheet_pieces.SheetPart] = None):
         from python_calamine import CalamineWorkbook
         self.path = Path(path)
-        self.book = CalamineWorkbook.from_path(str(self.path))
         self.zip = zipfile.ZipFile(self.path)
-        self.sheetnames = list(self.book.sheet_names)
         workbook = self.zip.read("xl/workbook.xml").decode("utf-8", "replace")
+        self.parts = sheet_parts(self.zip, workbook)
+        self.part = part
+        self._head = None  # the head rows' sheet of a part that has them apart
+        if part is None:
+            self.book = CalamineWorkbook.from_path(str(self.path))
+        else:
+            self.book = self._part_book()
+        self.sheetnames = list(self.book.sheet_names)
         self.epoch = EXCEL_EPOCH_1904 if re.search(
             r"""<(?:\w+:)?workbookPr\b[^>]*\bdate1904=["'](?:1|true)["']""", workbook) \
             else EXCEL_EPOCH_1900
-        self.parts = sheet_parts(self.zip, workbook)
-        self.part = part
         self._styles = None
         self._parsed = {}  # sheet name -> (calamine sheets, one or pieces; the sheet's XML)
 
@@ -115,13 +119,34 @@ class CalamineBook:
         except Exception:  # noqa: BLE001
             return None
 
-    def _part_sheets(self, name: str) -> list:
-        """This process's runs of the sheet, each parsed as a sheet of its own, one after the
-        other (the other process has the other core)."""
+    def _part_book(self):
+        """A workbook of this process's rows of the receivables sheet, with the settings and
+        journal sheets (one parse of the shared strings serves them all); the head rows of
+        the second process go in a workbook of their own, their texts written in their cells."""
         from python_calamine import CalamineWorkbook
+        from ..journal import JOURNAL_SHEET
+        from .settings import SETTINGS_SHEET
+        part = self.part
         parts = sheet_pieces.non_sheet_parts(self.zip)
-        return [CalamineWorkbook.from_filelike(sheet_pieces.piece_book(
-            parts, self.part.part, piece)).get_sheet_by_name(name) for piece in self.part.pieces()]
+        if part.head is not None:
+            head = bytes(part.piece(part.head)[1])
+            inlined = sheet_pieces.inline_shared_strings(head, parts.get("xl/sharedStrings.xml"))
+            if inlined is None:
+                raise sheet_pieces.PiecesDisagree("head rows whose texts cannot be resolved")
+            view = part.piece(part.head)
+            self._head = CalamineWorkbook.from_filelike(sheet_pieces.piece_book(
+                {n: d for n, d in parts.items() if n != "xl/sharedStrings.xml"}, part.part,
+                (view[0], inlined, view[2])))
+        kept = {fold(SETTINGS_SHEET), fold(JOURNAL_SHEET)}
+        others = {p: self.zip.read(p) for n, p in self.parts.items()
+                  if fold(n) in kept and p != part.part and p in self.zip.NameToInfo}
+        return CalamineWorkbook.from_filelike(sheet_pieces.piece_book(
+            {**parts, **others}, part.part, part.piece(part.own)))
+
+    def _part_sheets(self, name: str) -> list:
+        """This process's sheets of the receivables: the head rows (if apart), its own rows."""
+        own = self.book.get_sheet_by_name(name)
+        return [self._head.get_sheet_by_name(name), own] if self._head is not None else [own]
 
     def _part_rows(self, sheets: list) -> list:
         """The part's cells from A1 (the other process's rows blank), checked to hold its own

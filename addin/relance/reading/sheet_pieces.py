@@ -193,23 +193,24 @@ _ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
 
 @dataclass(frozen=True)
 class SheetPart:
-    """The rows of a large sheet that one process of a shared-out scan reads: runs of the
-    sheet's XML (`ranges`, byte offsets), each parsed as a sheet of its own. Every process has
-    the sheet's first rows (titles, the header); its own rows start at sheet row `own_from`
-    and end before `own_until` (None: the sheet's end). Rows of the first rows that lie after
-    the header and before `own_from` belong to another process."""
+    """The rows of a large sheet that one process of a shared-out scan reads: a run of the
+    sheet's XML (`own`, byte offsets), parsed as a sheet of its own, and for the second
+    process the sheet's first rows (`head`: titles, the header), parsed apart. Its own rows
+    start at sheet row `own_from` and end before `own_until` (None: the sheet's end); rows of
+    the head that lie after the header belong to the other process."""
 
     part: str  # the sheet's part in the package, e.g. xl/worksheets/sheet1.xml
     xml: bytes
-    ranges: tuple  # ((start, stop), …): runs of <sheetData>'s content, in sheet order
+    own: tuple  # (start, stop) of a run of <sheetData>'s content
+    head: Optional[tuple]  # (start, stop) of the first rows, when they are not in `own`
     own_from: int
     own_until: Optional[int]
 
-    def pieces(self) -> list:
-        """Each run as a sheet of its own: the same head and tail around it (buffers)."""
+    def piece(self, run: tuple) -> tuple:
+        """A run as a sheet of its own: the sheet's head and tail around it (buffers)."""
         view = memoryview(self.xml)
-        head, tail = view[:self.ranges[0][0]], view[self._end:]
-        return [(head, view[a:b], tail) for a, b in self.ranges]
+        start = (self.head or self.own)[0]
+        return view[:start], view[run[0]:run[1]], view[self._end:]
 
     @property
     def _end(self) -> int:
@@ -219,7 +220,8 @@ class SheetPart:
         """The XML this process reads, as buffers to search one after the other (cell styles,
         error values): its runs, then the tail (tables)."""
         view = memoryview(self.xml)
-        return [view[a:b] for a, b in self.ranges] + [view[self._end:]]
+        runs = [self.head, self.own] if self.head else [self.own]
+        return [view[a:b] for a, b in runs] + [view[self._end:]]
 
 
 def split_in_two(part: str, xml: bytes) -> Optional[tuple]:
@@ -247,6 +249,48 @@ def split_in_two(part: str, xml: bytes) -> Optional[tuple]:
         if int(m.group(1)) > HEAD_ROWS:
             head_end = m.start()
             break
-    first = SheetPart(part, xml, ((start, cut),), 1, cut_row)
-    second = SheetPart(part, xml, ((start, head_end), (cut, end)), cut_row, None)
+    first = SheetPart(part, xml, (start, cut), None, 1, cut_row)
+    second = SheetPart(part, xml, (cut, end), (start, head_end), cut_row, None)
     return first, second
+
+
+# --- the second process's head rows, without the shared strings ------------------------
+
+_SHARED_CELL = re.compile(rb"""<c\b([^>]*?)\st=["']s["']([^>/]*)>(.*?)</c>""", re.S)
+_VALUE = re.compile(rb"<v>\s*(\d+)\s*</v>")
+_SI = re.compile(rb"<si\b[^>]*?(?:/>|>(.*?)</si>)", re.S)
+_TEXT_RUN = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
+_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+
+
+def inline_shared_strings(rows: bytes, shared: Optional[bytes]) -> Optional[bytes]:
+    """The XML of a few rows with their shared-string cells written as inline strings, from
+    the workbook's shared strings table: a piece of a few rows then needs no table, whose
+    parse would cost as much as the rows of thousands of invoices. None when a cell cannot
+    be resolved."""
+    wanted = set()
+    for m in _SHARED_CELL.finditer(rows):
+        v = _VALUE.search(m.group(3))
+        if v is None:
+            return None
+        wanted.add(int(v.group(1)))
+    if not wanted:
+        return rows
+    if shared is None:
+        return None
+    texts, last = {}, max(wanted)
+    for index, m in enumerate(_SI.finditer(shared)):
+        if index in wanted:
+            body = _PHONETIC.sub(b"", m.group(1) or b"")
+            texts[index] = b"".join(t.group(1) or b"" for t in _TEXT_RUN.finditer(body))
+        if index >= last:
+            break
+    if len(texts) != len(wanted):
+        return None
+
+    def inline(m):
+        text = texts[int(_VALUE.search(m.group(3)).group(1))]
+        return (b"<c" + m.group(1) + b' t="inlineStr"' + m.group(2) + b'><is><t xml:space="preserve">'
+                + text + b"</t></is></c>")
+
+    return _SHARED_CELL.sub(inline, rows)
