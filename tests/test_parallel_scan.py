@@ -632,3 +632,28 @@ def test_first_rows_out_of_order_give_the_second_half_another_header(tmp_path):
     assert whole_scan(book, AS_OF)[0].count('"invoice"') == 39  # the lookalike is no invoice
     answer = assert_shared(book, shared=False)
     assert '"invoice": "N0000"' in answer[0]
+
+
+def test_rows_without_their_number_in_both_halves(tmp_path):
+    """calamine places a row without its number after the row before it: each half starts
+    with a numbered row (or the sheet's start), so such rows land where one read puts them."""
+    import re
+    rows = filler(60, 0)
+    for k in (10, 40, 41):  # blank rows before 13, 43: the rows that follow jump over them
+        rows[k] = [None] * len(HEADERS)
+    book = numbered_book(tmp_path / "n.xlsx", rows)
+    cut = cut_row(book)
+
+    def unnumbered(xml):  # every third row loses its number, and its cells their reference
+        def strip(m):
+            row = int(m.group(1))
+            if row % 3 or row == cut:
+                return m.group(0)
+            return re.sub(rb' r="[A-Z]+\d+"', b"", m.group(0).replace(
+                f'<row r="{row}"'.encode(), b"<row", 1))
+        return re.sub(rb'<row r="(\d+)".*?</row>', strip, xml, flags=re.S)
+
+    book = rewrite_sheet(book, tmp_path / "u.xlsx", unnumbered)
+    answer = assert_shared(book)
+    # 57 invoices; the rows after a blank row, unnumbered, come up into it, in both reads
+    assert answer[0].count('"invoice"') == 57 and '"row": 61}]' in answer[0]

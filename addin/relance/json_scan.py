@@ -58,12 +58,11 @@ def _halves(path: Path) -> Optional[tuple]:
     if (path.suffix.lower() not in _WORKBOOK_SUFFIXES
             or os.environ.get("RELANCE_READER", "calamine") != "calamine"):
         return None
-    sheet = ahead.take_sheet(path)  # inflated while the command started, if it was
-    if sheet is None:
+    halves = ahead.take_halves(path)  # inflated and cut while the command started, if it was
+    if halves is None:
         sheet = ahead.receivables_xml(path, share_out)
-    if sheet is None or not forking.available():
-        return None
-    return split_in_two(*sheet)
+        halves = split_in_two(*sheet) if sheet is not None else None
+    return halves if halves and forking.available() else None
 
 
 def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
@@ -73,6 +72,7 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
     def worker_half(receive):
         half = _Half.read(path, as_of, out, second)
         half.encode()
+        keep_until_exit(half)  # the worker ends with os._exit: freeing it would only delay it
         return half.shipped(receive())
 
     worker = forking.Worker(worker_half, listens=True)

@@ -5,6 +5,7 @@ the sheet, cell and value to it.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -39,6 +40,7 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
+@functools.lru_cache(maxsize=4096)  # the same few words over and over (client types, headers)
 def fold(text: str) -> str:
     """Lower case, no accents, letters and digits only: the key headers and settings match on."""
     text = strip_accents(text).casefold()
@@ -312,6 +314,8 @@ CLIENT_TYPE_NAMES = {ClientType.BUSINESS: "Professionnel", ClientType.PUBLIC: "P
 
 def parse_client_type(value) -> ClientType | None:
     """`Particulier`, `Public` or `Professionnel` (and common variants); None for an empty cell."""
+    if value is None:
+        return None
     key = fold(cell_text(value))
     if not key:
         return None
@@ -322,4 +326,6 @@ def parse_client_type(value) -> ClientType | None:
 
 
 def parse_language(value) -> str:
+    if value is None:
+        return "fr"
     return "en" if fold(cell_text(value)) in {"en", "eng", "english", "anglais", "uk", "gb"} else "fr"

@@ -21,31 +21,79 @@ def _stamp(real: str) -> Optional[tuple]:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
-def receivables_xml(path, wanted: Callable[[int], bool]) -> Optional[tuple]:
+def _receivables_part(zf) -> Optional[str]:
+    """The part of the workbook's `Créances` sheet (case and accents aside), or None."""
+    from ..values import fold
+    from .fast_xlsx import sheet_parts
+    from .ledger import RECEIVABLES_SHEET
+    return next((p for n, p in sheet_parts(zf).items() if fold(n) == fold(RECEIVABLES_SHEET)),
+                None)
+
+
+def receivables_xml(path, wanted: Callable[[int], bool], inflated: Optional[tuple] = None
+                    ) -> Optional[tuple]:
     """(The receivables sheet's part in the package, its XML inflated) when the workbook has a
-    `Créances` sheet (case and accents aside) whose XML size `wanted` accepts; else None,
-    whatever is wrong with the file (the normal read reports it in its own words)."""
+    `Créances` sheet whose XML size `wanted` accepts; else None, whatever is wrong with the
+    file (the normal read reports it in its own words). `inflated`: (part, XML) of a sheet
+    inflated already."""
     try:
         import zipfile
-        from ..values import fold
-        from .fast_xlsx import sheet_parts
-        from .ledger import RECEIVABLES_SHEET
         with zipfile.ZipFile(path) as zf:
-            parts = sheet_parts(zf)
-            part = next((p for n, p in parts.items() if fold(n) == fold(RECEIVABLES_SHEET)), None)
+            part = _receivables_part(zf)
             info = zf.NameToInfo.get(part) if part else None
             if info is None or not wanted(info.file_size):
                 return None
-            return part, zf.read(info)
+            if inflated is not None and inflated[0] == part:
+                return inflated
+            return part, _inflate(zf, info)
     except Exception:  # noqa: BLE001 — reported by the normal read, if it matters
         return None
+
+
+def _largest_sheet(real: str, wanted: Callable[[int], bool]) -> Optional[tuple]:
+    """(part, XML) of the workbook's largest worksheet, most likely the receivables, when
+    `wanted` accepts its size: inflated before anything of Relance is imported (the imports
+    running beside it would otherwise hold this thread up)."""
+    try:
+        import zipfile
+        with zipfile.ZipFile(real) as zf:
+            sheets = [i for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
+            largest = max(sheets, key=lambda i: i.file_size, default=None)
+            if largest is None or not wanted(largest.file_size):
+                return None
+            return largest.filename, _inflate(zf, largest)
+    except Exception:  # noqa: BLE001 — reported by the normal read, if it matters
+        return None
+
+
+def _inflate(zf, info) -> bytes:
+    """A deflated part in one call to zlib, which lets go of the GIL all along (zipfile's
+    reader inflates in small steps, each taking the GIL back: a third slower, and it slows
+    the imports running beside it). Anything unusual goes through zipfile, which checks it."""
+    import struct
+    import zipfile
+    import zlib
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        return zf.read(info)
+    fp = zf.fp
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        return zf.read(info)
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    fp.seek(info.header_offset + 30 + name_length + extra_length)
+    data = zlib.decompress(fp.read(info.compress_size), -15)
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"{info.filename} : contenu endommagé")
+    return data
 
 
 def start(path, share_out: Optional[Callable[[int], bool]] = None) -> None:
     """Open the workbook `path` and parse its `Créances` sheet (case and accents aside) in the
     background. With `share_out` (`relance scan --json`): when it accepts the sheet's XML size,
-    only inflate that XML, for two processes to parse it (json_scan.py); a fork must then find
-    no other thread running. Any problem is left for the normal read to report."""
+    only inflate that XML and cut it in two, for two processes to parse it (json_scan.py); a
+    fork must then find no other thread running. Any problem is left for the normal read to
+    report."""
     real = os.path.realpath(path)
     stamp = _stamp(real)
     if stamp is None or real in _pending:
@@ -54,9 +102,11 @@ def start(path, share_out: Optional[Callable[[int], bool]] = None) -> None:
 
     def work():
         if share_out is not None:
-            sheet = receivables_xml(real, share_out)
+            largest = _largest_sheet(real, share_out)
+            sheet = receivables_xml(real, share_out, largest) if largest else None
             if sheet is not None:
-                box["sheet"] = sheet
+                from .sheet_pieces import split_in_two
+                box["halves"] = split_in_two(*sheet) or ()
                 return
         try:
             import zipfile
@@ -65,7 +115,7 @@ def start(path, share_out: Optional[Callable[[int], bool]] = None) -> None:
             with zipfile.ZipFile(real) as zf:
                 sheets = [i for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
                 largest = max(sheets, key=lambda i: i.file_size, default=None)
-                inflated = {largest.filename: zf.read(largest)} if largest else {}
+                inflated = {largest.filename: _inflate(zf, largest)} if largest else {}
             from pathlib import Path
             from ..values import fold
             from .fast_xlsx import CalamineBook
@@ -114,13 +164,14 @@ def take(path):
     return book
 
 
-def take_sheet(path) -> Optional[tuple]:
-    """(part, XML) of the receivables sheet inflated ahead for this very file (unchanged
-    since), or None; a book read ahead instead stays there for `take`. Either way no thread
+def take_halves(path) -> Optional[tuple]:
+    """The receivables sheet of this very file (unchanged since) inflated ahead and cut in
+    two (sheet_pieces.split_in_two), `()` when it could not be cut; None when the read ahead
+    did not do that (a book read ahead instead stays there for `take`). Either way no thread
     of the read ahead is left running."""
     found = _finished(path)
-    if found is None or "sheet" not in found[1][2]:
+    if found is None or "halves" not in found[1][2]:
         return None
     real, (stamp, _, box) = found
     del _pending[real]
-    return box["sheet"] if _stamp(real) == stamp else None
+    return box["halves"] if _stamp(real) == stamp else None

@@ -180,7 +180,7 @@ class CalamineBook:
                 return rows, xml
             parsed = self.book.get_sheet_by_name(name)
         values = parsed.to_python(skip_empty_area=False) if parsed.height else []
-        return [[None if v == "" else v for v in row] for row in values], xml
+        return sheet_pieces.empty_to_none(values), xml
 
     def grid(self, name: str, use_table: bool = True) -> Grid:
         # the sheet's XML stays bytes: searched as such, 43 MB need not be decoded

@@ -25,7 +25,12 @@ PIECE_MIN_BYTES = 4_000_000
 MAX_PIECES = 4  # on two cores, four pieces beat two: calamine slows down on long sheets
 
 _OPEN, _CLOSE = b"<sheetData>", b"</sheetData>"
-_ROW_WITHOUT_NUMBER = re.compile(rb'<row(?! r=")')
+
+
+def _rows_numbered(xml: bytes, start: int, end: int) -> bool:
+    """Every row between `start` and `end` names its number first (`<row r="…"`): counted,
+    not searched with a pattern, ten times faster on 40 MB."""
+    return xml.count(b"<row", start, end) == xml.count(b'<row r="', start, end)
 
 
 def piece_count(xml_size: int, cores: Optional[int] = None) -> int:
@@ -54,7 +59,7 @@ def split_sheet_xml(xml: bytes, pieces: int) -> Optional[list]:
     start += len(_OPEN)
     # A row without its number is placed after the row before it: cut there, it would move.
     # (A cell without its reference is placed within its row, which a cut does not change.)
-    if _ROW_WITHOUT_NUMBER.search(xml, start, end):
+    if not _rows_numbered(xml, start, end):
         return None
     cuts = [start]
     for k in range(1, pieces):
@@ -155,6 +160,17 @@ def read_pieces(open_piece: Callable, pieces: list, name: str) -> list:
         parsed.close()
 
 
+def empty_to_none(values: list) -> list:
+    """calamine's empty cells ("") made None, as the grids want them, in place: twice as
+    fast as a new list of every row."""
+    for row in values:
+        if "" in row:
+            for j, v in enumerate(row):
+                if v == "":
+                    row[j] = None
+    return values
+
+
 def join_pieces(sheets, empty="", shared_gaps: bool = False) -> list:
     """The pieces' values as one block from A1: each piece placed at its own position, rows
     between them blank, every row as wide as the widest piece (as one read gives them).
@@ -166,7 +182,7 @@ def join_pieces(sheets, empty="", shared_gaps: bool = False) -> list:
         if sheet.height:
             values = sheet.to_python(skip_empty_area=True)
             if empty is None:
-                values = [[None if v == "" else v for v in row] for row in values]
+                empty_to_none(values)
             placed.append((sheet.start, values))
     width = max((col + len(values[0]) for (_, col), values in placed if values), default=0)
     rows = []
@@ -233,10 +249,10 @@ def split_in_two(part: str, xml: bytes) -> Optional[tuple]:
     if start < 0 or end < start:
         return None
     start += len(_OPEN)
-    # a row without its number is placed after the row before it; in a comment or CDATA
-    # section, `<row r="` is not a row
-    if (_ROW_WITHOUT_NUMBER.search(xml, start, end) or xml.find(b"<!--", start, end) >= 0
-            or xml.find(b"<![CDATA[", start, end) >= 0):
+    # in a comment or a CDATA section, `<row r="` is not a row (`!`, rare in a sheet, is
+    # looked for first: one byte is found ten times faster than a word)
+    if xml.find(b"!", start, end) >= 0 and (xml.find(b"<!--", start, end) >= 0
+                                           or xml.find(b"<![CDATA[", start, end) >= 0):
         return None
     cut = xml.find(b'<row r="', start + (end - start) // 2, end)
     number = _ROW_NUMBER.match(xml, cut) if cut > start else None
