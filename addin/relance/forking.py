@@ -13,9 +13,10 @@ import os
 import pickle
 import signal
 import sys
-import tempfile
 import threading
 from typing import Callable, Optional
+
+from .parallelism import scratch_file
 
 
 def available() -> bool:
@@ -25,24 +26,12 @@ def available() -> bool:
             and threading.active_count() == 1)
 
 
-def _temporary_file():
-    """An unlinked temporary file, in memory (/dev/shm) where the system has that: a large
-    value crosses twice as fast as through a file on disk."""
-    shm = "/dev/shm"
-    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
-        try:
-            return tempfile.TemporaryFile(dir=shm)
-        except OSError:
-            pass
-    return tempfile.TemporaryFile()
-
-
 class _Channel:
     """One value, one way: pickled into an unlinked temporary file, a byte down a pipe saying
     it is there (a writer never blocks on a full pipe, whatever the value's size)."""
 
     def __init__(self):
-        self.file = _temporary_file()
+        self.file = scratch_file()
         try:
             self.read_end, self.write_end = os.pipe()
         except OSError:
@@ -90,7 +79,7 @@ class Worker:
         # handler below, never in the parent's code
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            self._file = _temporary_file()
+            self._file = scratch_file()
             self._ready, done = os.pipe()
             if listens:
                 self._inbox = _Channel()

@@ -56,3 +56,16 @@ def keep_until_exit(*objects) -> None:
     """Leave `objects` to the process's end (when it ends right after the command)."""
     if _ending:
         _kept.extend(objects)
+
+
+def scratch_file():
+    """An unlinked temporary file, in memory (/dev/shm) where the system has that: large data
+    goes through it twice as fast as through a file on disk."""
+    import tempfile
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        try:
+            return tempfile.TemporaryFile(dir=shm)
+        except OSError:
+            pass
+    return tempfile.TemporaryFile()

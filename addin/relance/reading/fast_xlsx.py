@@ -112,10 +112,9 @@ class CalamineBook:
         if cut is None:
             return None
         try:
-            from python_calamine import CalamineWorkbook
             parts = sheet_pieces.non_sheet_parts(self.zip)
-            return sheet_pieces.Pieces(lambda piece: CalamineWorkbook.from_filelike(
-                sheet_pieces.piece_book(parts, part, piece)), cut, name)
+            return sheet_pieces.Pieces(lambda piece: sheet_pieces.open_piece_book(
+                parts, part, piece), cut, name)
         except Exception:  # noqa: BLE001
             return None
 
@@ -140,8 +139,7 @@ class CalamineBook:
         kept = {fold(SETTINGS_SHEET), fold(JOURNAL_SHEET)}
         others = {p: self.zip.read(p) for n, p in self.parts.items()
                   if fold(n) in kept and p != part.part and p in self.zip.NameToInfo}
-        return CalamineWorkbook.from_filelike(sheet_pieces.piece_book(
-            {**parts, **others}, part.part, part.piece(part.own)))
+        return sheet_pieces.open_piece_book({**parts, **others}, part.part, part.piece(part.own))
 
     def _part_sheets(self, name: str) -> list:
         """This process's sheets of the receivables: the head rows (if apart), its own rows."""

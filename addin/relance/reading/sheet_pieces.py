@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from ..parallelism import parallel_mode, usable_cores
+from ..parallelism import parallel_mode, scratch_file, usable_cores
 
 # Below this size (the sheet's XML, about 20,000 rows) one read is quick enough
 PIECES_MIN_BYTES = 8_000_000
@@ -75,11 +75,11 @@ def split_sheet_xml(xml: bytes, pieces: int) -> Optional[list]:
     return [(head, view[a:b], tail) for a, b in zip(cuts, cuts[1:])]
 
 
-def piece_book(parts: dict, sheet_part: str, piece) -> io.BytesIO:
+def piece_book(parts: dict, sheet_part: str, piece, out_file=None):
     """A workbook holding the original's parts but its worksheets, and one sheet piece (bytes,
-    or a tuple of buffers written one after the other). Stored, not compressed: it is read
-    at once from memory."""
-    buf = io.BytesIO()
+    or a tuple of buffers written one after the other), in `out_file` or a new BytesIO.
+    Stored, not compressed: it is read at once."""
+    buf = io.BytesIO() if out_file is None else out_file
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
         for name, data in parts.items():
             out.writestr(name, data)
@@ -88,6 +88,23 @@ def piece_book(parts: dict, sheet_part: str, piece) -> io.BytesIO:
                 sheet.write(chunk)
     buf.seek(0)
     return buf
+
+
+def open_piece_book(parts: dict, sheet_part: str, piece):
+    """calamine's workbook of `piece_book(…)`. Written to a scratch file that calamine opens by
+    its path under /proc (Linux): handed a file-like object instead, calamine copies it whole
+    first, which costs as much as a tenth of the piece's parse."""
+    from python_calamine import CalamineWorkbook
+    proc = "/proc/self/fd"
+    if os.path.isdir(proc):
+        try:
+            with scratch_file() as scratch:
+                piece_book(parts, sheet_part, piece, scratch)
+                scratch.flush()
+                return CalamineWorkbook.from_path(f"{proc}/{scratch.fileno()}")
+        except OSError:  # no scratch file to be had: from memory
+            pass
+    return CalamineWorkbook.from_filelike(piece_book(parts, sheet_part, piece))
 
 
 # What calamine reads besides the sheet: the package's and the workbook's relationships, the
