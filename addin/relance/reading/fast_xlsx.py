@@ -15,7 +15,6 @@ import posixpath
 from operator import itemgetter
 import re
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
@@ -99,6 +98,7 @@ class CalamineBook:
             return self.book.get_sheet_by_name(name), xml
         # The sheet's XML is inflated in a thread while calamine parses: both let go of
         # the GIL, so on two cores the second read costs nothing.
+        from concurrent.futures import ThreadPoolExecutor  # with its logging: only when used
         with ThreadPoolExecutor(1) as pool:
             raw = pool.submit(self.zip.read, info)
             sheet = self.book.get_sheet_by_name(name)

@@ -13,7 +13,6 @@ import os
 import posixpath
 import re
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -143,6 +142,7 @@ class Pieces:
 
     def __init__(self, open_piece: Callable, pieces: list, name: str,
                  workers: Optional[int] = None):
+        from concurrent.futures import ThreadPoolExecutor  # with its logging: only when used
         self._pool = ThreadPoolExecutor(workers or min(len(pieces), usable_cores()))
         self._futures = []
         try:
