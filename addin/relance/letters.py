@@ -230,6 +230,8 @@ def client_warnings(letter: Letter, rows: list) -> list:
 
 def merged_client(rows: list) -> Client:
     """One client from all its rows: each field from the first row where it is filled."""
+    if len(rows) == 1 and rows[0].client.language in ("fr", "en"):
+        return rows[0].client  # the usual letter, of one invoice: that row's client as it is
     values = {}
     for f in fields(Client):
         for inv in rows:
