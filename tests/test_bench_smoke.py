@@ -19,14 +19,16 @@ def test_the_benchmark_runs_and_prints_its_table():
 
 def test_scan_loads_none_of_the_document_machinery():
     """`relance scan` on a large ledger pays only for reading: the Word, PDF and e-mail
-    machinery and openpyxl (a third of a second of imports) stay unloaded."""
+    machinery and openpyxl (a third of a second of imports) stay unloaded, and Babel too
+    while no message needs an amount."""
     code = "\n".join([
         "import contextlib, io, sys",
         "from relance import cli",
         "with contextlib.redirect_stdout(io.StringIO()):",
         "    rc = cli.main(['scan', sys.argv[1], '--as-of', '2026-12-01', '--json'])",
         "heavy = sorted(m for m in ('docxtpl', 'docx', 'jinja2', 'relance.batch', 'relance.run',",
-        "                           'relance.outputs', 'smtplib', 'phonenumbers', 'openpyxl')",
+        "                           'relance.outputs', 'smtplib', 'phonenumbers', 'openpyxl',",
+        "                           'babel')",
         "                if m in sys.modules)",
         "print(rc, heavy)"])
     proc = subprocess.run([sys.executable, "-c", code, str(ROOT / "workbook" / "relances.xlsx")],
