@@ -3,7 +3,6 @@ weight of writing documents (so `relance scan` starts quickly on a large ledger)
 from __future__ import annotations
 
 import gc
-import os
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
 from ..model import Anomaly, Client, Invoice, Location, RelanceError
-from ..values import (AMOUNT_LIMIT, CENT, DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, fold, is_blank, is_disputed,
+from ..values import (AMOUNT_LIMIT, CENT, DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, is_blank, is_disputed,
                       is_insolvent, parse_amount, parse_client_type, parse_date, parse_language,
                       parse_response,
                       text_date_order)
