@@ -14,7 +14,7 @@ from relance.model import RelanceError
 
 
 class InProcessWorker:
-    def __init__(self, fn, listens=False):
+    def __init__(self, fn):
         self.fn, self.sent = fn, None
 
     def send(self, value):

@@ -151,7 +151,7 @@ def test_a_failed_worker_leaves_the_work_to_this_process(monkeypatch, tmp_path):
     plain_pieces, plain_notes = json_scan.plain_scan_json(book, AS_OF)
 
     class Lost:  # a worker that crashed, or whose result came back damaged
-        def __init__(self, fn, listens=False):
+        def __init__(self, fn):
             pass
 
         def send(self, value):
@@ -182,7 +182,7 @@ WORKER_SCRIPT = """
 import os, sys
 from relance import forking
 kind = sys.argv[1]
-def work():
+def work(receive):
     if kind == "raise":
         raise ValueError("boom")
     if kind == "die":
@@ -371,7 +371,7 @@ def test_a_worker_that_cannot_start_leaves_the_work_to_this_process(monkeypatch)
         raise FileNotFoundError("No usable temporary directory found")
 
     monkeypatch.setattr(tempfile, "TemporaryFile", no_temporary_directory)
-    worker = forking.Worker(lambda: "never run")
+    worker = forking.Worker(lambda receive: "never run")
     assert worker.pid is None and worker.result() is None
 
 
@@ -426,7 +426,7 @@ def test_a_worker_given_up_is_killed_and_reaped():
     import os
     import time
     from relance import forking
-    worker = forking.Worker(lambda: time.sleep(60))
+    worker = forking.Worker(lambda receive: time.sleep(60))
     pid = worker.pid
     worker.stop()
     for _ in range(100):
@@ -645,3 +645,28 @@ def test_rows_without_their_number_in_both_halves(tmp_path):
     answer = assert_shared(book)
     # 57 invoices; the rows after a blank row, unnumbered, come up into it, in both reads
     assert answer[0].count('"invoice"') == 57 and '"row": 61}]' in answer[0]
+
+
+TWO_WAY_SCRIPT = """
+import errno, sys
+from relance import forking
+worker = forking.Worker(lambda receive: receive() * 2)
+if sys.argv[1] == "full":  # the parent's message finds no room (a full /dev/shm, say)
+    def no_room(self, value):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    forking._Channel.put = no_room
+worker.send(21)
+print(worker.result())
+"""
+
+
+@pytest.mark.parametrize("kind, expected", [("ok", "42"), ("full", "None")])
+def test_the_worker_gets_the_parent_message_or_is_stopped(kind, expected):
+    """A message the parent cannot give leaves no worker waiting for it (nor the parent
+    waiting for the worker): the worker is stopped, the caller does its part."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", TWO_WAY_SCRIPT, kind], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected

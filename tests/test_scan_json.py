@@ -46,3 +46,36 @@ def test_hard_strings_encode_as_json_dumps_does(text):
 
 def test_no_lines_is_an_empty_array():
     assert scan_json([]) == "[]" == plain([])
+
+
+# --- where the JSON goes ------------------------------------------------------------------
+
+def _scan_to(redirect: str, unbuffered: bool):
+    import os
+    import subprocess
+    import sys
+    from conftest import SAMPLE
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    command = f'"{sys.executable}" -m relance scan "{SAMPLE}" --as-of 2026-12-01 --json {redirect}'
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("unbuffered", [True, False])
+def test_json_that_cannot_be_written_is_an_error_told_in_french(unbuffered):
+    proc = _scan_to("> /dev/full", unbuffered)
+    assert proc.returncode == 1
+    assert "Erreur : la sortie standard n'a pas pu être écrite en entier (disque plein)." \
+        in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_closed_streams_are_no_error():
+    assert _scan_to("2>&- | wc -c", False).stdout.strip() != "0"
+    proc = _scan_to(">&-", False)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    proc = _scan_to("| head -c 10", False)
+    assert proc.returncode == 0 and proc.stdout == '[{"invoice'
+    assert "Erreur" not in proc.stderr and "Traceback" not in proc.stderr

@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import traceback
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -110,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    import os
+    # a stream closed by the caller (`relance … >&-`): what would go there goes nowhere
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
     args = build_parser().parse_args(argv)
     as_of = args.as_of or date.today()
     try:
@@ -134,6 +141,20 @@ def main(argv=None) -> int:
         print("".join(traceback.format_exc(limit=-3)).rstrip(), file=sys.stderr)
         print("Relancez avec --debug pour le détail complet et signalez-le.", file=sys.stderr)
         return 1
+
+
+@contextmanager
+def _standard_output():
+    """Writing the JSON: a reader gone is left to main (not an error); any other failure (a
+    full disk behind `> sortie.json`) is told in French, not as an internal error."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        from .oserrors import describe_os_error
+        raise RelanceError(f"la sortie standard n'a pas pu être écrite en entier "
+                           f"({describe_os_error(err)}).") from None
 
 
 def _say(*parts) -> None:
@@ -168,18 +189,19 @@ def _scan(args, as_of: date) -> int:
     if args.json:
         pieces, anomalies = scan_as_json(args.workbook, as_of)
         _report_anomalies(args, anomalies)
-        if codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8" \
-                and hasattr(sys.stdout, "buffer"):
-            for piece in pieces:
-                if isinstance(piece, bytes):  # UTF-8 from the worker, written as it is
-                    sys.stdout.flush()
-                    sys.stdout.buffer.write(piece)
-                else:
-                    sys.stdout.write(piece)
-        else:  # one write, as the plain path: a character the encoding lacks stops it whole
-            sys.stdout.write("".join(p.decode("utf-8") if isinstance(p, bytes) else p
-                                     for p in pieces))
-        sys.stdout.write("\n")
+        with _standard_output():
+            if codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8" \
+                    and hasattr(sys.stdout, "buffer"):
+                for piece in pieces:
+                    if isinstance(piece, bytes):  # UTF-8 from the worker, written as it is
+                        sys.stdout.flush()
+                        sys.stdout.buffer.write(piece)
+                    else:
+                        sys.stdout.write(piece)
+            else:  # one write, as the plain path: a character the encoding lacks stops it all
+                sys.stdout.write("".join(p.decode("utf-8") if isinstance(p, bytes) else p
+                                         for p in pieces))
+            sys.stdout.write("\n")
         return 0
     plan = scan(args.workbook, as_of)
     _report_anomalies(args, plan.anomalies)
@@ -215,8 +237,9 @@ def _generate(args, as_of: date) -> int:
         if progress:
             progress.close()
     if args.json:
-        json.dump(_result_json(result), sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        with _standard_output():
+            json.dump(_result_json(result), sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
     _summary(args, result)
     return 0
 

@@ -27,8 +27,10 @@ def available() -> bool:
 
 
 class _Channel:
-    """One value, one way: pickled into an unlinked temporary file, a byte down a pipe saying
-    it is there (a writer never blocks on a full pipe, whatever the value's size)."""
+    """One value, one way, between this process and a forked one: pickled into an unlinked
+    temporary file, a byte down a pipe saying it is there. A writer never blocks on a full
+    pipe whatever the value's size, and a reader needs no thread draining a pipe (it would
+    fight this process's own work for the GIL, and a large value would crawl across)."""
 
     def __init__(self):
         self.file = scratch_file()
@@ -51,49 +53,50 @@ class _Channel:
         self.file.seek(0)
         return pickle.loads(self.file.read())
 
-    def close(self, *ends) -> None:
-        for fd in ends or (self.read_end, self.write_end):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if not ends:
-            self.file.close()
+    def keep_reading_end(self) -> None:
+        """This side reads: the other end goes, so that a writer gone means end of file."""
+        _close(self.write_end)
+        self.write_end = None
+
+    def keep_writing_end(self) -> None:
+        _close(self.read_end)
+        self.read_end = None
+
+    def close(self) -> None:
+        for fd in (self.read_end, self.write_end):
+            _close(fd)
+        self.read_end = self.write_end = None
+        self.file.close()
+
+
+def _close(fd: Optional[int]) -> None:
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 class Worker:
-    """`fn()` running in a forked child; `result()` waits for its value.
+    """`fn(receive)` running in a forked child; `result()` waits for the value it returns.
 
-    The value comes back through an unlinked temporary file, the pipe only saying when it is
-    there: a reader thread draining a pipe would fight this process's own work for the GIL,
-    and a large result would then crawl across.
+    `receive()`, in the child, waits for the one value the parent may give with `send` while
+    the child works (the second half of a scan asks which clients the first half writes
+    letters to); it raises EOFError when the parent gave up without sending."""
 
-    With `listens=True`, `fn(receive)` may wait for one value the parent gives with `send`
-    while the child works (the second half of a scan asks which clients the first half
-    writes letters to)."""
-
-    def __init__(self, fn: Callable, listens: bool = False):
-        self.pid = self._file = self._ready = self._inbox = None
-        done, parent = None, os.getpid()
+    def __init__(self, fn: Callable):
+        self.pid = self._results = self._inbox = None
+        parent = os.getpid()
         # Ctrl-C is held back across the fork, so that the child meets it inside its own
         # handler below, never in the parent's code
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            self._file = scratch_file()
-            self._ready, done = os.pipe()
-            if listens:
-                self._inbox = _Channel()
+            self._results = _Channel()
+            self._inbox = _Channel()
             self.pid = os.fork()
         except OSError:  # no temporary directory, no process left: the caller works alone
             self.pid = None
-            for fd in (self._ready, done):
-                if fd is not None:
-                    os.close(fd)
-            if self._file is not None:
-                self._file.close()
-            if self._inbox is not None:
-                self._inbox.close()
-                self._inbox = None
+            self._close_channels()
             return
         finally:
             if self.pid != 0:
@@ -103,39 +106,32 @@ class Worker:
             try:
                 _die_with_parent(parent)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                os.close(self._ready)
-                if self._inbox is not None:
-                    inbox = self._inbox
-                    inbox.close(inbox.write_end)
-
-                    def receive():
-                        if not inbox.wait():
-                            raise EOFError("the parent sent nothing")
-                        return inbox.get()
-
-                    value = fn(receive)
-                else:
-                    value = fn()
-                data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-                self._file.write(data)
-                self._file.flush()
-                os.write(done, b"1")
+                self._results.keep_writing_end()
+                self._inbox.keep_reading_end()
+                self._results.put(fn(self._receive))
                 code = 0
             except BaseException:  # noqa: BLE001 — Ctrl-C included: the parent does the work
                 pass
             finally:
                 os._exit(code)
-        os.close(done)
-        if self._inbox is not None:
-            self._inbox.close(self._inbox.read_end)
+        self._results.keep_reading_end()
+        self._inbox.keep_writing_end()
+
+    def _receive(self):
+        if not self._inbox.wait():
+            raise EOFError("the parent sent nothing")
+        return self._inbox.get()
 
     def send(self, value) -> None:
-        """Give the child the value its `receive()` waits for (once)."""
-        if self.pid is not None and self._inbox is not None:
-            try:
-                self._inbox.put(value)
-            except (OSError, pickle.PicklingError):  # the child then fails: the caller works
-                pass
+        """Give the child the value its `receive()` waits for (once). When it cannot be given
+        (no room left for it, say), the child is stopped: it would wait for ever, and the
+        caller does its part."""
+        if self.pid is None or self._inbox.file.closed:
+            return
+        try:
+            self._inbox.put(value)
+        except Exception:  # noqa: BLE001 — a full disk, a value that does not pickle
+            self._kill()
 
     def result(self) -> Optional[object]:
         """The child's value; None when it failed or never started."""
@@ -143,11 +139,8 @@ class Worker:
             return None
         delivered = False
         try:
-            delivered = os.read(self._ready, 1) == b"1"  # b"" when it ended without a value
-            if not delivered:
-                return None
-            self._file.seek(0)
-            return pickle.loads(self._file.read())
+            delivered = self._results.wait()  # False when it ended without a value
+            return self._results.get() if delivered else None
         except Exception:  # noqa: BLE001 — a damaged result: the caller does the work
             return None
         finally:
@@ -157,7 +150,7 @@ class Worker:
 
     def stop(self) -> None:
         """The caller gives up (interrupted, failed): the child is killed, nothing is left."""
-        if self.pid is not None and not self._file.closed:
+        if self.pid is not None and not self._results.file.closed:
             self._kill()
             self._release()
 
@@ -167,12 +160,13 @@ class Worker:
         except OSError:  # already gone
             pass
 
+    def _close_channels(self) -> None:
+        for channel in (self._results, self._inbox):
+            if channel is not None:
+                channel.close()
+
     def _release(self) -> None:
-        os.close(self._ready)
-        self._file.close()
-        if self._inbox is not None:
-            self._inbox.close(self._inbox.write_end)
-            self._inbox.file.close()
+        self._close_channels()
         try:  # reaped in the background: the caller need not wait for the child's exit
             threading.Thread(target=os.waitpid, args=(self.pid, 0), daemon=True).start()
         except RuntimeError:  # no thread to be had: the child has written, it is ending

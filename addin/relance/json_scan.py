@@ -29,9 +29,6 @@ from .reading.sheet_pieces import SheetPart, split_in_two
 from .stages import label
 from .workbook_io import read
 
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
-
-
 def scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
     """(The JSON array of every invoice's line, in pieces to write one after the other: text,
     or UTF-8 bytes as the worker sent them; the run's anomalies)."""
@@ -54,9 +51,11 @@ def plain_scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> 
 def _halves(path: Path) -> Optional[tuple]:
     """The receivables sheet cut in two (SheetPart, SheetPart), when it is to be shared out:
     a `Créances` sheet large enough, of a workbook calamine reads, where a fork is safe."""
+    import importlib.util
     import os
-    if (path.suffix.lower() not in _WORKBOOK_SUFFIXES
-            or os.environ.get("RELANCE_READER", "calamine") != "calamine"):
+    if (path.suffix.lower() not in ahead.WORKBOOK_SUFFIXES
+            or os.environ.get("RELANCE_READER", "calamine") != "calamine"
+            or importlib.util.find_spec("python_calamine") is None):
         return None
     halves = ahead.take_halves(path)  # inflated and cut while the command started, if it was
     if halves is None:
@@ -72,10 +71,10 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
     def worker_half(receive):
         half = _Half.read(path, as_of, out, second)
         half.encode()
-        keep_until_exit(half)  # the worker ends with os._exit: freeing it would only delay it
+        keep_until_exit(half)  # a worker of the command ends with os._exit: why free it
         return half.shipped(receive())
 
-    worker = forking.Worker(worker_half, listens=True)
+    worker = forking.Worker(worker_half)
     try:
         mine = _Half.read(path, as_of, out, first)
         worker.send(mine.due)  # the worker sends the lines of these clients too

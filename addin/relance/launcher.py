@@ -10,10 +10,10 @@ from typing import Optional
 
 from . import parallelism
 from .parallelism import parallel_mode, share_out
+from .reading import ahead
 
 _COMMANDS = ("scan", "generate")
 _TAKE_A_VALUE = ("--as-of", "--out", "--channels")
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
 def workbook_argument(args: list) -> Optional[str]:
@@ -38,29 +38,52 @@ def workbook_argument(args: list) -> Optional[str]:
 
 
 def is_json_scan(args: list) -> bool:
-    """`relance … scan … --json …` (the options before `--`)."""
+    """`relance … scan … --json …` (the options before `--`; `--js` as argparse takes it)."""
     options = args[:args.index("--")] if "--" in args else args
     commands = [a for a in options if a in _COMMANDS]
-    return bool(commands) and commands[0] == "scan" and "--json" in options
+    return (bool(commands) and commands[0] == "scan"
+            and any(len(a) >= 3 and "--json".startswith(a) for a in options))
 
 
 def main(argv: Optional[list] = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     workbook = workbook_argument(args)
-    if (workbook and workbook.lower().endswith(_WORKBOOK_SUFFIXES)
+    if (workbook and workbook.lower().endswith(ahead.WORKBOOK_SUFFIXES)
             and os.environ.get("RELANCE_READER", "calamine") == "calamine"
             and parallel_mode() != "never"):
-        from .reading import ahead
         ahead.start(workbook, share_out if is_json_scan(args) else None)
     if is_json_scan(args):
         parallelism.end_process_after_command()
     from .cli import main as cli_main
     code = cli_main(argv)
-    if parallelism.ends_after_command():  # nothing left to do but free memory: the system does
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):  # a reader gone (`| head`), a stream closed
-                pass
-        os._exit(code)
+    if parallelism.ends_after_command():
+        # What is left is freeing memory object by object, which the system does at once;
+        # but os._exit drops what the output streams still hold: they are flushed first.
+        os._exit(_flushed(code))
+    return code
+
+
+def _flushed(code: int) -> int:
+    """The exit code once standard output and error are flushed: a reader gone (`… | head`)
+    is no error, as the command itself says; output that could not be written (a full disk)
+    is one, told on standard error."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    except (OSError, ValueError) as err:
+        from .oserrors import describe_os_error
+        reason = describe_os_error(err) if isinstance(err, OSError) else str(err)
+        try:
+            print(f"Erreur : la sortie n'a pas pu être écrite en entier ({reason}).",
+                  file=sys.stderr)
+        except (OSError, ValueError, AttributeError):
+            pass
+        code = code or 1
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
     return code

@@ -28,9 +28,10 @@ SHARE_OUT_MIN_BYTES = 8_000_000
 
 def share_out(xml_size: int) -> bool:
     """Whether `relance scan --json` shares a receivables sheet of `xml_size` bytes out between
-    two processes (see json_scan.py)."""
+    two processes (see json_scan.py): on Linux only, where a process forks safely."""
+    import sys
     mode = parallel_mode()
-    if mode == "never":
+    if mode == "never" or not (sys.platform.startswith("linux") and hasattr(os, "fork")):
         return False
     return mode == "always" or (xml_size >= SHARE_OUT_MIN_BYTES and usable_cores() > 1)
 

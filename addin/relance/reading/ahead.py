@@ -8,7 +8,8 @@ import os
 import threading
 from typing import Callable, Optional
 
-_pending = {}  # real path -> (file stamp, thread, {"book": CalamineBook} or {"sheet": …})
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")  # what calamine reads ahead (a CSV is read at once)
+_pending = {}  # real path -> (file stamp, thread, {"book": CalamineBook} or {"halves": …})
 
 
 def _stamp(real: str) -> Optional[tuple]:
@@ -50,7 +51,8 @@ def receivables_xml(path, wanted: Callable[[int], bool], inflated: Optional[tupl
         return None
 
 
-def _largest_sheet(real: str, wanted: Callable[[int], bool]) -> Optional[tuple]:
+def _largest_sheet(real: str, wanted: Callable[[int], bool] = lambda size: True
+                   ) -> Optional[tuple]:
     """(part, XML) of the workbook's largest worksheet, most likely the receivables, when
     `wanted` accepts its size: inflated before anything of Relance is imported (the imports
     running beside it would otherwise hold this thread up)."""
@@ -108,14 +110,11 @@ def start(path, share_out: Optional[Callable[[int], bool]] = None) -> None:
                 from .sheet_pieces import split_in_two
                 box["halves"] = split_in_two(*sheet) or ()
                 return
+        # First the largest sheet's XML, most likely the receivables: inflating lets go of
+        # the GIL, so it runs while the command imports the rest of Relance.
+        largest = _largest_sheet(real)
+        inflated = dict([largest]) if largest else {}
         try:
-            import zipfile
-            # First the largest sheet's XML, most likely the receivables: inflating lets go of
-            # the GIL, so it runs while the command imports the rest of Relance.
-            with zipfile.ZipFile(real) as zf:
-                sheets = [i for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
-                largest = max(sheets, key=lambda i: i.file_size, default=None)
-                inflated = {largest.filename: _inflate(zf, largest)} if largest else {}
             from pathlib import Path
             from ..values import fold
             from .fast_xlsx import CalamineBook

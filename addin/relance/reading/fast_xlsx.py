@@ -51,14 +51,14 @@ class CalamineBook:
     def __init__(self, path: Path, part: Optional[sheet_pieces.SheetPart] = None):
         from python_calamine import CalamineWorkbook
         self.path = Path(path)
+        self.part = part
+        self._head = None  # the head rows' sheet of a part that has them apart
+        if part is None:  # calamine first: it says best what is wrong with a damaged file
+            self.book = CalamineWorkbook.from_path(str(self.path))
         self.zip = zipfile.ZipFile(self.path)
         workbook = self.zip.read("xl/workbook.xml").decode("utf-8", "replace")
         self.parts = sheet_parts(self.zip, workbook)
-        self.part = part
-        self._head = None  # the head rows' sheet of a part that has them apart
-        if part is None:
-            self.book = CalamineWorkbook.from_path(str(self.path))
-        else:
+        if part is not None:
             self.book = self._part_book()
         self.sheetnames = list(self.book.sheet_names)
         self.epoch = EXCEL_EPOCH_1904 if re.search(

@@ -40,7 +40,7 @@ class WorkbookData:
     is_csv: bool
     journal: Optional[Grid] = None  # the Journal sheet's block, None without such a sheet
     # with load(…, defer_rows=True): the rows still to read (`ledger` has no invoices yet,
-    # `receivables` is None), for a caller that shares the reading out
+    # `receivables` is None), for a caller that reads and plans them its own way (json_scan)
     assembly: Optional[Assembly] = None
 
 
@@ -102,7 +102,8 @@ def _load_xlsx(path: Path, defer_rows: bool = False, part=None) -> WorkbookData:
         try:
             return _load_with_calamine(path, defer_rows, part)
         except ImportError:  # python-calamine has no wheel for this machine: openpyxl reads
-            pass
+            if part is not None:  # (the whole sheet: a part is calamine's)
+                raise
     return _load_with_openpyxl(path, defer_rows)
 
 

@@ -45,8 +45,8 @@ def choose_receivables(names: list, load: Callable[[str], Grid]) -> Grid:
 @dataclass(frozen=True)
 class Assembly:
     """A ledger whose invoice rows are surveyed but not read yet: everything else is parsed
-    (settings, journal). `complete` reads the rows; a caller may read them itself, a range at
-    a time (`read_rows`), and hand the pieces back."""
+    (settings, journal). `complete` reads the rows; a caller may read them itself
+    (`read_rows`) and plan from the lines it keeps (json_scan.py, for one part of a sheet)."""
 
     survey: Survey
     settings: Settings

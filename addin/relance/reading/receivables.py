@@ -21,7 +21,8 @@ from ..values import (AMOUNT_LIMIT, CENT, DAY_FIRST, strip_accents, MONTH_FIRST,
                       parse_response,
                       text_date_order)
 from .grid import Grid
-from .headers import DATE_FIELDS, REQUIRED, canonical, find_header_row, headers_found
+from .headers import (DATE_FIELDS, HEADER_SCAN_ROWS, REQUIRED, canonical, find_header_row,
+                      headers_found)
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ class Receivables:
 @dataclass(frozen=True)
 class Survey:
     """The sheet-wide pass over the receivables, before the rows are read one by one: where the
-    columns are, the day/month order, which rows hold invoices and their numbers. Reading the
-    rows (`read_rows`) can then be shared out, a range at a time."""
+    columns are, the day/month order, which rows hold invoices and their numbers. For a part
+    of a sheet shared out between processes (grid.part_start), the pass covers that part's
+    rows, and says what the parts must agree on (see json_scan.py)."""
 
     grid: Grid
     header_index: int
@@ -69,8 +71,8 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     if found is None:
         seen = headers_found(grid)
         raise RelanceError(
-            f"{grid.place} : ligne d'en-têtes introuvable dans les {20} premières lignes "
-            f"(il faut au moins trois colonnes connues, par exemple « N° facture », « Client », "
+            f"{grid.place} : ligne d'en-têtes introuvable dans les {HEADER_SCAN_ROWS} premières "
+            f"lignes (il faut au moins trois colonnes connues, par exemple « N° facture », « Client », "
             f"« Échéance », « Montant TTC »). En-têtes vus : {_quote_list(seen) or 'aucun'}.")
     header_index, columns = found
     missing = [f for f in REQUIRED if f not in columns]
@@ -414,8 +416,10 @@ class _RowReader:
         return out
 
     def _types(self, j: int, column: list) -> set:
-        """The types of column `j`'s cells: the whole sheet's when the reader counted them (the
-        same answer whichever rows are read), else those of `column`."""
+        """The types of column `j`'s cells: those of every data row of the grid when the reader
+        counted them (blank and totals rows included), else those of `column`. In a part of a
+        shared-out sheet, the part's own: only a part holding both TRUE and 1 needs typed
+        keys, and a part holding no TRUE reads each row's client alike either way."""
         if self.grid.csv:
             return {str}
         known = self.grid.column_types.get(j)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..parallelism import parallel_mode, scratch_file, usable_cores
+from .headers import HEADER_SCAN_ROWS
 
 # Below this size (the sheet's XML, about 20,000 rows) one read is quick enough
 PIECES_MIN_BYTES = 8_000_000
@@ -220,7 +221,6 @@ def join_pieces(sheets, empty="", shared_gaps: bool = False) -> list:
 
 # --- a sheet shared out between two processes -------------------------------------------
 
-HEAD_ROWS = 20  # the header row is looked for in the sheet's first 20 rows
 _ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
 
 
@@ -259,9 +259,13 @@ class SheetPart:
 
 def split_in_two(part: str, xml: bytes) -> Optional[tuple]:
     """(SheetPart of the first half, SheetPart of the second) of a sheet's XML, cut at a row
-    boundary in the middle; None when it cannot be cut safely (rows without their number, a
-    prefixed namespace, a single row). The second part also has the sheet's first rows (all
-    of the first part's, when the cut comes within them)."""
+    boundary in the middle; None when it cannot be cut safely (a prefixed namespace, a
+    comment or CDATA section, a single row). The second part also has the sheet's first rows
+    (all of the first part's, when the cut comes within them).
+
+    Rows without their number need no check: calamine places such a row after the row before
+    it, and each run starts at the sheet's start or at the numbered row of the cut, so they
+    land where one read of the sheet puts them (tests/test_parallel_scan.py keeps to that)."""
     start, end = xml.find(_OPEN), xml.rfind(_CLOSE)
     if start < 0 or end < start:
         return None
@@ -276,10 +280,10 @@ def split_in_two(part: str, xml: bytes) -> Optional[tuple]:
     if number is None:
         return None
     cut_row = int(number.group(1))
-    # where the rows after the first HEAD_ROWS begin (the first rows every process reads)
+    # where the rows past those the header is looked in begin (every process reads those)
     head_end = cut
     for m in _ROW_NUMBER.finditer(xml, start, cut):
-        if int(m.group(1)) > HEAD_ROWS:
+        if int(m.group(1)) > HEADER_SCAN_ROWS:
             head_end = m.start()
             break
     first = SheetPart(part, xml, (start, cut), None, 1, cut_row)
