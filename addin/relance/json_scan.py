@@ -29,6 +29,7 @@ from .reading.sheet_pieces import SheetPart, split_in_two
 from .stages import label
 from .workbook_io import read
 
+
 def scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
     """(The JSON array of every invoice's line, in pieces to write one after the other: text,
     or UTF-8 bytes as the worker sent them; the run's anomalies)."""
@@ -37,6 +38,7 @@ def scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[
         result = _scan_halves(Path(workbook), as_of, out, *halves)
         if result is not None:
             return result
+        del halves  # the sheet's XML: not kept while the sheet is read again
     return plain_scan_json(workbook, as_of, out)
 
 
@@ -115,7 +117,7 @@ class _Half:
     last_positional: bool  # its last row taken for a totals row because it is the last
     has_rows: bool  # it holds non-blank rows of its own
     numbers: list  # its invoice numbers
-    lines: list = field(default_factory=list)  # the lines (sent: only those of `letter_keys`)
+    lines: list = field(default_factory=list)  # the lines (sent: those of clients with letters)
     keys: list = field(default_factory=list)  # each line's client key (kept in this process)
     month_first_setting: bool = False
     assembly: object = None  # kept in this process
