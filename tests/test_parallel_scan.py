@@ -118,7 +118,7 @@ def test_a_journal_and_a_second_scan_agree_too(tmp_path):
     assert code == 0 and "avoir A-2 déjà déduit" in err
 
 
-def test_duplicated_numbers_are_read_in_one_go_with_the_same_answer(tmp_path):
+def test_duplicated_numbers_give_the_same_answer(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Créances"
@@ -511,10 +511,20 @@ def test_the_real_worker_gives_the_answer(tmp_path):
     assert proc.returncode == 0 and proc.stdout.startswith("ok"), proc.stderr
 
 
-def test_invoice_numbers_in_both_halves_are_read_in_one_go(tmp_path):
-    book = numbered_book(tmp_path / "dup.xlsx", filler(30, 0) + filler(30, 0))
-    answer = assert_shared(book, shared=False)
-    assert "en double" in " ".join(answer[1])
+def test_invoice_numbers_on_several_rows_are_flagged_as_one_read_flags_them(tmp_path):
+    """Numbers found twice in one half, or once in each: the same messages, in the same
+    order, and no letter for those rows (a client without an address, whose only invoice
+    to remind is such a row, gets no warning about its address)."""
+    rows = filler(30, 0) + filler(30, 100)
+    rows[3][0] = rows[5][0]  # twice in the first half
+    for k in (8, 50):  # once in each half: the client's only invoice to remind
+        rows[k] = ["X-1", "X", "Sans adresse", None, None, OVERDUE, 70, FIRST, None]
+    rows[55][0] = rows[1][0]  # a number of the first half again in the second
+    book = numbered_book(tmp_path / "dup.xlsx", rows)
+    answer = assert_shared(book)
+    said = " ".join(answer[1])
+    assert said.count("en double") == 3 and "Sans adresse" not in said
+    assert '"invoice": "X-1"' in answer[0]
 
 
 def test_a_text_date_read_month_first_only_in_the_second_half(tmp_path):
@@ -525,6 +535,19 @@ def test_a_text_date_read_month_first_only_in_the_second_half(tmp_path):
     rows[25][7] = "2/25/2026"
     answer = assert_shared(numbered_book(tmp_path / "order.xlsx", rows), shared=False)
     assert '"invoice": "N0002"' in answer[0]
+
+
+def test_a_half_without_text_dates_needs_not_know_their_order(tmp_path):
+    """The second half says month-first; the first half has no text date to read: its rows
+    read the same in either order, and the halves' answer stands."""
+    rows = filler(30, 0)
+    rows[25][7] = "2/25/2026"
+    # in the second half: 11 December month-first (after the as-of date, so no reminder yet),
+    # where day-first would have read 12 November (a second reminder due)
+    rows[27][5], rows[27][7] = OVERDUE, "12/11/2026"
+    answer = assert_shared(numbered_book(tmp_path / "order.xlsx", rows))
+    lines = {ln["invoice"]: ln for ln in json.loads(answer[0])}
+    assert lines["N0027"]["stage"] == "overdue"
 
 
 def test_text_dates_of_both_orders_in_different_halves_stop_the_run(tmp_path):
@@ -670,3 +693,19 @@ def test_the_worker_gets_the_parent_message_or_is_stopped(kind, expected):
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == expected
+
+
+def test_a_second_half_with_bad_input_is_not_read_twice(tmp_path, monkeypatch):
+    """The worker could not read its half for a reason the user must be told (text dates of
+    both orders there): the sheet is read whole at once, which tells it; this process does
+    not read that half again first."""
+    from relance import json_scan
+    rows = filler(30, 0)
+    rows[24][7], rows[26][7] = "25/02/2026", "2/25/2026"
+    book = numbered_book(tmp_path / "bad.xlsx", rows)
+    reads = []
+    real_read = json_scan._Half.read.__func__
+    monkeypatch.setattr(json_scan._Half, "read", classmethod(
+        lambda cls, *args: reads.append(args[-1].own_from) or real_read(cls, *args)))
+    answer = assert_shared(book, shared=False)
+    assert "mélangent deux ordres" in answer and len(reads) == 2 and reads[0] != reads[1]

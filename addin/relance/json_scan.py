@@ -6,8 +6,8 @@ the sheet's XML, inflated once, is cut at a row in the middle; this process pars
 classifies and encodes the first half, a forked copy of it (forking.py) the second half, each
 also parsing the sheet's first rows (titles, header). What depends on the whole sheet is then
 checked: the header, the order of day and month in text dates, a totals row that ends the first
-half, invoice numbers found in both halves. Wherever the halves could say something else than
-one read of the sheet would, the sheet is read whole instead. The letters (which group a
+half. Wherever the halves could say something else than one read of the sheet would, the sheet
+is read whole instead. Invoice numbers on several rows are flagged here, as one read does. The letters (which group a
 client's rows from both halves) are planned here: the worker sends back the lines of the
 clients that either half writes to. The answer is the plain path's, byte for byte: tests run
 both on every test workbook.
@@ -21,12 +21,13 @@ from typing import Optional
 
 from . import forking
 from .letters import classify, plan_letters, plan_run
-from .model import Stage
+from .model import RelanceError, Stage
 from .parallelism import keep_until_exit, share_out
 from .reading import ahead
-from .reading.receivables import decide_date_order, read_rows, row_anomalies
+from .reading.receivables import decide_date_order, duplicate_numbers, read_rows, row_anomalies
 from .reading.sheet_pieces import SheetPart, split_in_two
 from .stages import label
+from .values import DAY_FIRST, MONTH_FIRST
 from .workbook_io import read
 
 
@@ -71,7 +72,10 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
     """The scan with the second half read by a worker; None when the halves do not give what
     one read gives for sure (or a half cannot be read: the sheet read whole says why)."""
     def worker_half(receive):
-        half = _Half.read(path, as_of, out, second)
+        try:
+            half = _Half.read(path, as_of, out, second)
+        except RelanceError:
+            return _UNREADABLE
         half.encode()
         keep_until_exit(half)  # a worker of the command ends with os._exit: why free it
         return half.shipped(receive())
@@ -88,6 +92,8 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
     except BaseException:  # interrupted: the worker must not outlive the run
         worker.stop()
         raise
+    if theirs == _UNREADABLE:
+        return None
     if theirs is None:  # the worker failed or could not start: this process reads that half
         try:
             theirs = _Half.read(path, as_of, out, second)
@@ -99,6 +105,11 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
         return None
     keep_until_exit(mine, theirs)
     return mine.joined(theirs, as_of)
+
+
+# What the worker says of a half it could not read for a reason to tell the user (a text date
+# of each order, say): the sheet is then read whole, which tells it in its own words.
+_UNREADABLE = "second half unreadable"
 
 
 @dataclass
@@ -114,9 +125,11 @@ class _Half:
     sheet: tuple  # where the receivables are: header row, columns, first row and column, table
     month_first: bool
     date_evidence: dict  # order -> first text date found that reads only that way
+    ambiguous_dates: bool  # a text date it read reads either way: the order decided it
     last_positional: bool  # its last row taken for a totals row because it is the last
     has_rows: bool  # it holds non-blank rows of its own
-    numbers: list  # its invoice numbers
+    numbers: list  # the numbers of the invoices read…
+    rows: list  # …and their sheet rows (for numbers on several rows)
     lines: list = field(default_factory=list)  # the lines (sent: those of clients with letters)
     keys: list = field(default_factory=list)  # each line's client key (kept in this process)
     month_first_setting: bool = False
@@ -140,8 +153,9 @@ class _Half:
             sheet=(survey.header_index, survey.columns, grid.first_row, grid.first_col,
                    grid.table),
             month_first=survey.month_first, date_evidence=dict(survey.date_evidence),
-            last_positional=survey.last_positional, has_rows=survey.last_index >= first_data,
-            numbers=survey.numbers, lines=lines, keys=keys,
+            ambiguous_dates=survey.ambiguous_dates, last_positional=survey.last_positional,
+            has_rows=survey.last_index >= first_data, numbers=[inv.number for inv in invoices],
+            rows=[inv.row for inv in invoices], lines=lines, keys=keys,
             month_first_setting=assembly.settings.month_first_dates, assembly=assembly)
 
     def encode(self) -> None:
@@ -157,25 +171,32 @@ class _Half:
 
     def agrees_with(self, theirs: "_Half") -> bool:
         """Whether this first half and the second say together what one read would say: the
-        same header, text dates read in the order the whole sheet decides (text dates of
-        both orders, an error to report, leave the halves deciding differently), no last row
-        of the first half taken for totals, no invoice number twice."""
-        order = decide_date_order({**theirs.date_evidence, **self.date_evidence},
-                                  self.month_first_setting)
-        numbers = len(self.numbers) + len(theirs.numbers)
+        same header; no text dates of both orders (an error to report); a half whose text
+        dates read either way read in the order the whole sheet decides; no last row of the
+        first half taken for totals."""
+        evidence = {**theirs.date_evidence, **self.date_evidence}
+        order = decide_date_order(evidence, self.month_first_setting)
         return (self.sheet == theirs.sheet
-                and self.month_first == theirs.month_first == order
-                and not (self.last_positional and theirs.has_rows)
-                and len(set(self.numbers).union(theirs.numbers)) == numbers)  # no duplicates
+                and not (DAY_FIRST in evidence and MONTH_FIRST in evidence)
+                and all(half.month_first == order or not half.ambiguous_dates
+                        for half in (self, theirs))
+                and not (self.last_positional and theirs.has_rows))
 
     def joined(self, theirs: "_Half", as_of: date) -> tuple[list, tuple]:
         """(The JSON pieces, the anomalies) of the whole sheet, as the plain path gives them."""
         assembly = self.assembly
+        # numbers on several rows, as one read flags them: no letter for those rows
+        duplicated, twice = duplicate_numbers(self.numbers + theirs.numbers,
+                                              self.rows + theirs.rows, assembly.sheet)
         ledger = assembly.ledger(anomalies=row_anomalies(
-            assembly.survey, {**self.failed, **theirs.failed}, {**self.skipped, **theirs.skipped}))
+            assembly.survey, {**self.failed, **theirs.failed},
+            {**self.skipped, **theirs.skipped}) + tuple(twice))
         wanted = self.due | theirs.due
         mine = [ln for ln, key in zip(self.lines, self.keys) if key in wanted] if wanted else []
-        _, notes = plan_letters(ledger, mine + theirs.lines, as_of)
+        lines = mine + theirs.lines
+        if duplicated:
+            lines = [ln for ln in lines if ln.invoice.number not in duplicated]
+        _, notes = plan_letters(ledger, lines, as_of)
         anomalies = ledger.anomalies + tuple(self.anomalies) + tuple(theirs.anomalies) + \
             tuple(notes)
         if not self.json or not theirs.json:  # a half without lines (every row unreadable)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
 from ..model import Anomaly, Client, Invoice, Location, RelanceError
-from ..values import (AMOUNT_LIMIT, CENT, DAY_FIRST, strip_accents, MONTH_FIRST, cell_text, is_blank, is_disputed,
-                      is_insolvent, parse_amount, parse_client_type, parse_date, parse_language,
-                      parse_response,
+from ..values import (AMBIGUOUS, AMOUNT_LIMIT, CENT, DAY_FIRST, MONTH_FIRST, cell_text,
+                      is_blank, is_disputed, is_insolvent, parse_amount, parse_client_type,
+                      parse_date, parse_language, parse_response, strip_accents,
                       text_date_order)
 from .grid import Grid
 from .headers import (DATE_FIELDS, HEADER_SCAN_ROWS, REQUIRED, canonical, find_header_row,
@@ -56,8 +56,10 @@ class Survey:
     reader: "_RowReader"
     # What a part of a shared-out sheet (grid.part_start) needs to agree with the others on:
     # the first text date found that only reads day-first / month-first ({order: (Location,
-    # text)}), and whether the last row was taken for a totals row because it is the last.
+    # text)}), whether some text date reads either way, and whether the last row was taken for
+    # a totals row because it is the last.
     date_evidence: dict = None
+    ambiguous_dates: bool = False
     last_positional: bool = False
 
 
@@ -90,7 +92,8 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
 
     first_data = max(header_index + 1, grid.part_start)  # rows before: another process's
     data = list(range(first_data, len(grid.rows)))
-    month_first, evidence = _date_order(grid, data, columns, headers, month_first_setting)
+    month_first, evidence, ambiguous = _date_order(grid, data, columns, headers,
+                                                   month_first_setting)
 
     inv_col = columns["invoice"]
     body = grid.rows[first_data:]
@@ -128,7 +131,8 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
                      f"(en-têtes admis : voir le README)", grid.location(header_index))] \
         if ignored else []
     return Survey(grid, header_index, columns, month_first, last, indices, numbers, anomalies,
-                  notes, _RowReader(grid, columns, headers, month_first), evidence, positional)
+                  notes, _RowReader(grid, columns, headers, month_first), evidence, ambiguous,
+                  positional)
 
 
 def read_rows(survey: Survey, start: int, stop: int) -> tuple[list, dict]:
@@ -235,9 +239,10 @@ def _is_totals(row, number: str, is_last: bool, columns, grid: Grid, i: int) -> 
 
 # --- day/month order ---------------------------------------------------------------------
 
-def _date_order(grid: Grid, data, columns, headers, setting: bool) -> tuple[bool, dict]:
-    """(Whether text dates read month-first, the first text date of each order found)."""
-    first_of = {}
+def _date_order(grid: Grid, data, columns, headers, setting: bool) -> tuple[bool, dict, bool]:
+    """(Whether text dates read month-first, the first text date of each order found, whether
+    some text date reads either way: the order decides what it says)."""
+    first_of, ambiguous = {}, False
     for f in DATE_FIELDS:
         if f not in columns:
             continue
@@ -250,6 +255,8 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> tuple[bool
                 order = text_date_order(value)
                 if order in (DAY_FIRST, MONTH_FIRST) and order not in first_of:
                     first_of[order] = (grid.location(i, j, headers[f]), value)
+                elif order == AMBIGUOUS:
+                    ambiguous = True
         if len(first_of) == 2:
             (day_loc, day_val), (mon_loc, mon_val) = first_of[DAY_FIRST], first_of[MONTH_FIRST]
             raise RelanceError(
@@ -257,7 +264,7 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> tuple[bool
                 f"{day_loc.describe()} : « {day_val} » ne se lit que jour en premier ; "
                 f"{mon_loc.describe()} : « {mon_val} » ne se lit que mois en premier. "
                 f"Corrigez l'une des deux pour que toutes les dates suivent le même ordre.")
-    return decide_date_order(first_of, setting), first_of
+    return decide_date_order(first_of, setting), first_of, ambiguous
 
 
 def decide_date_order(first_of: dict, setting: bool) -> bool:
@@ -487,22 +494,29 @@ def _client_text(value, number_format: str) -> str:
 # --- duplicates --------------------------------------------------------------------------
 
 def _flag_duplicates(invoices: list, grid: Grid):
-    numbers = [inv.number for inv in invoices]
-    if len(set(numbers)) == len(numbers):  # the usual case, quickly
+    duplicated, anomalies = duplicate_numbers([inv.number for inv in invoices],
+                                              [inv.row for inv in invoices], grid.sheet, grid.csv)
+    if not duplicated:
         return invoices, []
-    rows = defaultdict(list)
-    for inv in invoices:
-        rows[inv.number].append(inv.row)
-    anomalies, out = [], []
-    for inv in invoices:
-        where = rows[inv.number]
-        if len(where) > 1:
-            if inv.row == where[0]:
-                listed = ", ".join(str(r) for r in where)
-                anomalies.append(Anomaly(
-                    f"numéro de facture « {inv.number} » en double (lignes {listed}) : ces lignes "
-                    f"ne recevront pas de lettre tant que le doublon n'est pas corrigé",
-                    Location(grid.sheet, inv.row, csv=grid.csv)))
-            inv = inv._replace(excluded="numéro de facture en double")
-        out.append(inv)
-    return out, anomalies
+    return [inv._replace(excluded="numéro de facture en double") if inv.number in duplicated
+            else inv for inv in invoices], anomalies
+
+
+def duplicate_numbers(numbers: list, rows: list, sheet: str, csv: bool = False) -> tuple:
+    """(The invoice numbers found on several rows, one anomaly for each, at its first row,
+    in row order) for the invoices read, numbered `numbers` on sheet rows `rows`."""
+    if len(set(numbers)) == len(numbers):  # the usual case, quickly
+        return set(), []
+    where = defaultdict(list)
+    for number, row in zip(numbers, rows):
+        where[number].append(row)
+    anomalies = []
+    for number, row in zip(numbers, rows):
+        found = where[number]
+        if len(found) > 1 and row == found[0]:
+            listed = ", ".join(str(r) for r in found)
+            anomalies.append(Anomaly(
+                f"numéro de facture « {number} » en double (lignes {listed}) : ces lignes "
+                f"ne recevront pas de lettre tant que le doublon n'est pas corrigé",
+                Location(sheet, row, csv=csv)))
+    return {n for n, found in where.items() if len(found) > 1}, anomalies
