@@ -71,3 +71,63 @@ def test_both_readers_agree_on_leading_zeros_errors_tables_and_1904(tmp_path):
     assert fast == slow
     assert '"000123"' in fast[1] and '"CL007"' in fast[1]
     assert "#DIV/0!" in fast[2] and "#N/A" in fast[2]
+
+
+def _leading_zeros_book(path, rows=12):
+    import openpyxl
+    from datetime import date
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(["N° facture", "Client", "Échéance", "Montant TTC", "Date 1ère relance"])
+    for k in range(rows):
+        ws.append([k + 1, f"Client {k % 3}", date(2026, 9, 1), 100 + k, date(2026, 10, 1)])
+        ws.cell(ws.max_row, 1).number_format = "000000"
+    wb.save(path)
+    return path
+
+
+def _rewritten(src, dst, change, part="xl/worksheets/sheet1.xml"):
+    import zipfile
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info.filename, change(data) if info.filename == part else data)
+    return dst
+
+
+@pytest.mark.parametrize("change", ["cells without reference", "reference not first",
+                                    "error without reference"])
+def test_cells_written_without_their_reference_read_alike(tmp_path, change):
+    """Valid though Excel never writes it: cells that do not name their place (placed after
+    the cell before), or name it after their style. Their number formats and error values
+    read as openpyxl reads them."""
+    import re
+    book = _leading_zeros_book(tmp_path / "b.xlsx")
+    if change == "cells without reference":
+        edit = lambda xml: re.sub(rb'<c r="A(\d+)"', b"<c", xml)  # noqa: E731
+    elif change == "reference not first":
+        edit = lambda xml: re.sub(rb'<c r="(A\d+)"( s="\d+")', rb'<c\2 r="\1"', xml)  # noqa: E731
+    else:
+        def edit(xml):
+            xml = re.sub(rb'<c r="D5"( s="\d+")? t="n"><v>[^<]*</v>',
+                         rb'<c r="D5"\1 t="e"><v>#N/A</v>', xml)
+            return re.sub(rb'<c r="D5"', b"<c", xml)
+    odd = _rewritten(book, tmp_path / "odd.xlsx", edit)
+    fast, slow = scan_with("calamine", odd), scan_with("openpyxl", odd)
+    assert fast == slow
+    if change != "error without reference":
+        assert '"invoice": "000001"' in fast[1]
+    else:
+        assert "#N/A" in fast[2]
+
+
+def test_a_sheet_name_written_with_character_references(tmp_path):
+    """`Cr&#233;ances` in the workbook's part is the sheet `Créances`: its table, formats
+    and error values are read as for any other."""
+    book = _leading_zeros_book(tmp_path / "b.xlsx")
+    odd = _rewritten(book, tmp_path / "ref.xlsx",
+                     lambda xml: xml.replace("Créances".encode(), b"Cr&#233;ances"),
+                     part="xl/workbook.xml")
+    fast, slow = scan_with("calamine", odd), scan_with("openpyxl", odd)
+    assert fast == slow and '"invoice": "000001"' in fast[1]

@@ -79,3 +79,25 @@ def test_closed_streams_are_no_error():
     proc = _scan_to("| head -c 10", False)
     assert proc.returncode == 0 and proc.stdout == '[{"invoice'
     assert "Erreur" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_json_the_output_encoding_cannot_write_is_an_error_told_in_french():
+    import os
+    import subprocess
+    import sys
+    from conftest import SAMPLE
+    proc = subprocess.run([sys.executable, "-m", "relance", "scan", str(SAMPLE), "--as-of",
+                           "2026-12-01", "--json"], capture_output=True, timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    err = proc.stderr.decode("ascii")
+    assert proc.returncode == 1 and proc.stdout == b""
+    assert "PYTHONIOENCODING=utf-8" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value, mode", [("never", "never"), ("0", "never"), ("off", "never"),
+                                         ("non", "never"), ("always", "always"), ("", "auto"),
+                                         ("1", "auto"), ("auto", "auto")])
+def test_the_parallel_switch_reads_as_it_is_usually_written(monkeypatch, value, mode):
+    from relance.parallelism import parallel_mode
+    monkeypatch.setenv("RELANCE_PARALLEL", value)
+    assert parallel_mode() == mode

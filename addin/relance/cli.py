@@ -155,6 +155,11 @@ def _standard_output():
         from .oserrors import describe_os_error
         raise RelanceError(f"la sortie standard n'a pas pu être écrite en entier "
                            f"({describe_os_error(err)}).") from None
+    except UnicodeEncodeError as err:
+        raise RelanceError(
+            f"la sortie standard (encodage {err.encoding}) ne sait pas écrire « "
+            f"{err.object[err.start:err.end]} » : rien n'y a été écrit. Définissez "
+            f"PYTHONIOENCODING=utf-8 pour la commande.") from None
 
 
 def _say(*parts) -> None:

@@ -25,7 +25,7 @@ from .model import RelanceError, Stage
 from .parallelism import keep_until_exit, share_out
 from .reading import ahead
 from .reading.receivables import decide_date_order, duplicate_numbers, read_rows, row_anomalies
-from .reading.sheet_pieces import SheetPart, split_in_two
+from .reading.sheet_pieces import SheetPart
 from .stages import label
 from .values import DAY_FIRST, MONTH_FIRST
 from .workbook_io import read
@@ -62,8 +62,7 @@ def _halves(path: Path) -> Optional[tuple]:
         return None
     halves = ahead.take_halves(path)  # inflated and cut while the command started, if it was
     if halves is None:
-        sheet = ahead.receivables_xml(path, share_out)
-        halves = split_in_two(*sheet) if sheet is not None else None
+        halves = ahead.receivables_halves(path, share_out)
     return halves if halves and forking.available() else None
 
 

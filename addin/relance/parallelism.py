@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 
 
+_NEVER = ("never", "0", "off", "false", "no", "non", "jamais")
+
+
 def parallel_mode() -> str:
     """`RELANCE_PARALLEL`: `auto` (by size, the default), `always` (every large-sheet path
     taken whatever the size: the tests compare it with `never`) or `never` (no thread nor
-    process besides the command's own: no read ahead, no pieces, no worker)."""
+    process besides the command's own: no read ahead, no pieces, no worker; also `0`, `off`,
+    `non`…, as such a switch is usually written)."""
     mode = os.environ.get("RELANCE_PARALLEL", "auto").strip().lower()
-    return mode if mode in ("always", "never") else "auto"
+    if mode in _NEVER:
+        return "never"
+    return "always" if mode in ("always", "toujours") else "auto"
 
 
 def usable_cores() -> int:

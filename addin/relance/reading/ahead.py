@@ -31,22 +31,27 @@ def _receivables_part(zf) -> Optional[str]:
                 None)
 
 
-def receivables_xml(path, wanted: Callable[[int], bool], inflated: Optional[tuple] = None
-                    ) -> Optional[tuple]:
-    """(The receivables sheet's part in the package, its XML inflated) when the workbook has a
-    `Créances` sheet whose XML size `wanted` accepts; else None, whatever is wrong with the
-    file (the normal read reports it in its own words). `inflated`: (part, XML) of a sheet
-    inflated already."""
+def receivables_halves(path, wanted: Callable[[int], bool], inflated: Optional[tuple] = None
+                       ) -> Optional[tuple]:
+    """The receivables sheet cut in two (sheet_pieces.split_in_two; `()` when it cannot be
+    cut) when the workbook has a `Créances` sheet whose XML size `wanted` accepts; else None,
+    whatever is wrong with the file (the normal read reports it in its own words).
+    `inflated`: (part, XML) of a sheet inflated already."""
     try:
         import zipfile
+        from .fast_xlsx import sheet_tables
+        from .headers import HEADER_SCAN_ROWS
+        from .sheet_pieces import split_in_two
         with zipfile.ZipFile(path) as zf:
             part = _receivables_part(zf)
             info = zf.NameToInfo.get(part) if part else None
             if info is None or not wanted(info.file_size):
                 return None
-            if inflated is not None and inflated[0] == part:
-                return inflated
-            return part, _inflate(zf, info)
+            xml = inflated[1] if inflated is not None and inflated[0] == part else \
+                _inflate(zf, info)
+            # every process reads the rows the header is looked in, down to a table's
+            head_rows = max([HEADER_SCAN_ROWS] + [t[1] for t in sheet_tables(zf, part, xml)])
+        return split_in_two(part, xml, head_rows) or ()
     except Exception:  # noqa: BLE001 — reported by the normal read, if it matters
         return None
 
@@ -105,10 +110,9 @@ def start(path, share_out: Optional[Callable[[int], bool]] = None) -> None:
     def work():
         if share_out is not None:
             largest = _largest_sheet(real, share_out)
-            sheet = receivables_xml(real, share_out, largest) if largest else None
-            if sheet is not None:
-                from .sheet_pieces import split_in_two
-                box["halves"] = split_in_two(*sheet) or ()
+            halves = receivables_halves(real, share_out, largest) if largest else None
+            if halves is not None:
+                box["halves"] = halves
                 return
         # First the largest sheet's XML, most likely the receivables: inflating lets go of
         # the GIL, so it runs while the command imports the rest of Relance.

@@ -32,8 +32,17 @@ _NUMBERS = {int, float}  # a cell's exact type: True is a bool, not a number her
 # An error cell's type, either quote (no \b before it: a pattern starting with a literal is
 # searched ten times faster, and a false match only costs the exact search below)
 _ERROR_CELL = re.compile(rb"""t=["']e["']""")
+_STYLE = re.compile(rb"""\bs=["'](\d+)["']""")
+# A cell's opening tag, its reference (column letters, row) when it has one
+_CELL_TAG = re.compile(rb"""<c\b(?:[^>]*?\br=["']([A-Z]+)(\d+)["'])?[^>]*>""")
 _ERROR_VALUE = re.compile(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*\bt=["']e["'][^>]*>"""
                           rb"""(?:(?!</c>).)*?<v>([^<]*)</v>""", re.S)
+
+
+class NeedsOpenpyxl(Exception):
+    """The sheet holds what this reader cannot place: cells written without their reference
+    (`<c>` without `r="B7"`, valid though Excel never writes it), where a number format or an
+    error value matters. openpyxl, which counts cells, reads such a workbook instead."""
 
 
 class CalamineBook:
@@ -208,29 +217,11 @@ class CalamineBook:
     def _table(self, name: str, rows: list, sheet_xml) -> Optional[tuple]:
         """The sheet's table whose header names receivables columns (as the openpyxl reader).
         `sheet_xml`: the sheet's XML, or at least its end (from its `</sheetData>`)."""
-        rels = relationships(self.zip, self.parts[name])
-        # tableParts come after the cells
-        tail = bytes(sheet_xml) if isinstance(sheet_xml, memoryview) else \
-            sheet_xml[sheet_xml.rfind(b"</sheetData>"):]
-        tail = tail.decode("utf-8", "replace")
-        for rid in re.findall(r"""<(?:\w+:)?tablePart\b[^>]*:id=["']([^"']+)["']""", tail):
-            target = rels.get(rid)
-            if not target:
-                continue
-            text = self.zip.read(target).decode("utf-8", "replace")
-            head = re.search(r"<(?:\w+:)?table\b[^>]*>", text).group(0)
-            ref = re.search(r"""\bref=["']([^"']+)["']""", head).group(1)
-            header_rows = re.search(r"""\bheaderRowCount=["'](\d+)["']""", head)
-            if header_rows and header_rows.group(1) == "0":
-                continue
-            totals = re.search(r"""\btotalsRowCount=["'](\d+)["']""", head)
-            display = re.search(r"""\bdisplayName=["']([^"']+)["']""", head) or \
-                re.search(r"""\bname=["']([^"']+)["']""", head)
-            min_col, min_row, max_col, max_row = range_bounds(ref)
+        for min_col, min_row, max_col, max_row, table_name in sheet_tables(
+                self.zip, self.parts[name], sheet_xml):
             header = (rows[min_row - 1] if min_row - 1 < len(rows) else [])[min_col - 1:max_col]
             if len(match_row(header)) >= 3:
-                return (min_col, min_row, max_col, max_row - int(totals.group(1) if totals else 0),
-                        _unescape(display.group(1)) if display else "")
+                return min_col, min_row, max_col, max_row, table_name
         return None
 
     @staticmethod
@@ -239,10 +230,14 @@ class CalamineBook:
         for xml in buffers:
             if not _ERROR_CELL.search(xml):  # one pass, either quote
                 continue
+            placed = 0
             for m in _ERROR_VALUE.finditer(xml):
+                placed += 1
                 r, c = int(m.group(2)) - 1, column_index(m.group(1).decode()) - 1
                 if r < len(rows) and c < len(rows[r]):
                     rows[r][c] = _unescape(m.group(3).decode("utf-8", "replace"))
+            if placed != len(_ERROR_CELL.findall(xml)):  # one without its reference (or value)
+                raise NeedsOpenpyxl("error values in cells without their reference")
 
     def _formats(self, buffers: list, grid: Grid) -> None:
         """Number formats of the cells of text columns that hold numbers."""
@@ -261,15 +256,27 @@ class CalamineBook:
         codes = self._style_codes()
         letters = {column_letter(grid.first_col + j).encode(): j for j in wanted}
         formats = {}
+
+        def note(row: bytes, j: int, tag: bytes) -> None:
+            s = _STYLE.search(tag)
+            if s:
+                formats[(int(row) - grid.first_row, j)] = codes.get(int(s.group(1)), "General")
+
         for xml in buffers:
-            for m in re.finditer(rb"""<c\b[^>]*\br=["']([A-Z]+)(\d+)["'][^>]*>""", xml):
+            if xml.count(b'<c r="') == xml.count(b"<c ") + xml.count(b"<c>"):
+                # every cell names its place first, as Excel writes it: each column's cells
+                # are found by their reference's start (a word is found far faster than a
+                # pattern is matched at every cell)
+                for letter, j in letters.items():
+                    for m in re.finditer(rb'<c r="' + letter + rb'(\d+)"[^>]*>', xml):
+                        note(m.group(1), j, m.group(0))
+                continue
+            for m in _CELL_TAG.finditer(xml):
+                if m.group(1) is None:
+                    raise NeedsOpenpyxl("number formats of cells without their reference")
                 j = letters.get(m.group(1))
-                if j is None:
-                    continue
-                s = re.search(rb"""\bs=["'](\d+)["']""", m.group(0))
-                if s:
-                    formats[(int(m.group(2)) - grid.first_row, j)] = \
-                        codes.get(int(s.group(1)), "General")
+                if j is not None:
+                    note(m.group(2), j, m.group(0))
         grid.formats = formats
 
     def _style_codes(self) -> dict:
@@ -289,6 +296,34 @@ class CalamineBook:
                 fmt_id = int(fmt.group(1)) if fmt else 0
                 self._styles[i] = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id, "General")
         return self._styles
+
+
+def sheet_tables(zf: zipfile.ZipFile, part: str, sheet_xml) -> list:
+    """The Excel tables (ListObjects) of the sheet stored at `part`, those with a header row:
+    [(min_col, min_row, max_col, last row above the totals row, name)]. `sheet_xml`: the
+    sheet's XML, or at least its end (from its `</sheetData>`), where tableParts are."""
+    rels = relationships(zf, part)
+    tail = sheet_xml[sheet_xml.rfind(b"</sheetData>"):]
+    tail = tail.decode("utf-8", "replace")
+    tables = []
+    for rid in re.findall(r"""<(?:\w+:)?tablePart\b[^>]*:id=["']([^"']+)["']""", tail):
+        target = rels.get(rid)
+        if not target:
+            continue
+        text = zf.read(target).decode("utf-8", "replace")
+        head = re.search(r"<(?:\w+:)?table\b[^>]*>", text).group(0)
+        ref = re.search(r"""\bref=["']([^"']+)["']""", head).group(1)
+        header_rows = re.search(r"""\bheaderRowCount=["'](\d+)["']""", head)
+        if header_rows and header_rows.group(1) == "0":
+            continue
+        totals = re.search(r"""\btotalsRowCount=["'](\d+)["']""", head)
+        display = re.search(r"""\bdisplayName=["']([^"']+)["']""", head) or \
+            re.search(r"""\bname=["']([^"']+)["']""", head)
+        min_col, min_row, max_col, max_row = range_bounds(ref)
+        tables.append((min_col, min_row, max_col,
+                       max_row - int(totals.group(1) if totals else 0),
+                       _unescape(display.group(1)) if display else ""))
+    return tables
 
 
 def sheet_parts(zf: zipfile.ZipFile, workbook: Optional[str] = None) -> dict:
@@ -325,6 +360,13 @@ def relationships(zf: zipfile.ZipFile, part: str) -> dict:
     return out
 
 
+_CHARACTER_REFERENCE = re.compile(r"&#(?:x([0-9a-fA-F]+)|([0-9]+));")
+
+
 def _unescape(text: str) -> str:
+    """XML text as it reads: `&amp;`, `&#233;` (a sheet named `Cr&#233;ances`), `&#xE9;`."""
     from xml.sax.saxutils import unescape
+    if "&#" in text:
+        text = _CHARACTER_REFERENCE.sub(
+            lambda m: chr(int(m.group(1), 16) if m.group(1) else int(m.group(2))), text)
     return unescape(text, {"&quot;": '"', "&apos;": "'"})

@@ -108,7 +108,7 @@ def _load_xlsx(path: Path, defer_rows: bool = False, part=None) -> WorkbookData:
 
 
 def _load_with_calamine(path: Path, defer_rows: bool = False, part=None) -> WorkbookData:
-    from .fast_xlsx import CalamineBook
+    from .fast_xlsx import CalamineBook, NeedsOpenpyxl
     try:
         book = CalamineBook.open(path, part)
     except ImportError:
@@ -127,6 +127,10 @@ def _load_with_calamine(path: Path, defer_rows: bool = False, part=None) -> Work
                            f"y est déclarée mais son contenu est introuvable.") from None
     except (CalamineError, zipfile.BadZipFile, zlib.error, EOFError) as err:  # a damaged part
         raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
+    except NeedsOpenpyxl:
+        if part is not None:  # a part of a sheet is calamine's: the caller reads it whole
+            raise
+        return _load_with_openpyxl(path, defer_rows)
     finally:
         book.close()
     return _data(grid, settings, journal, path, False, defer_rows)

@@ -250,18 +250,19 @@ class SheetPart:
         return self.xml.rfind(_CLOSE)
 
     def buffers(self) -> list:
-        """The XML this process reads, as buffers to search one after the other (cell styles,
-        error values): its runs, then the tail (tables)."""
-        view = memoryview(self.xml)
+        """The XML this process reads, as pieces to search one after the other (cell styles,
+        error values): its runs, then the tail (tables). Bytes: a copy costs a few
+        milliseconds, and bytes have the fast searches a memoryview lacks."""
         runs = [self.head, self.own] if self.head else [self.own]
-        return [view[a:b] for a, b in runs] + [view[self._end:]]
+        return [self.xml[a:b] for a, b in runs] + [self.xml[self._end:]]
 
 
-def split_in_two(part: str, xml: bytes) -> Optional[tuple]:
+def split_in_two(part: str, xml: bytes, head_rows: int = HEADER_SCAN_ROWS) -> Optional[tuple]:
     """(SheetPart of the first half, SheetPart of the second) of a sheet's XML, cut at a row
     boundary in the middle; None when it cannot be cut safely (a prefixed namespace, a
     comment or CDATA section, a single row). The second part also has the sheet's first rows
-    (all of the first part's, when the cut comes within them).
+    (all of the first part's, when the cut comes within them): those the header is looked
+    in, `head_rows` (more when an Excel table starts lower).
 
     Rows without their number need no check: calamine places such a row after the row before
     it, and each run starts at the sheet's start or at the numbered row of the cut, so they
@@ -283,7 +284,7 @@ def split_in_two(part: str, xml: bytes) -> Optional[tuple]:
     # where the rows past those the header is looked in begin (every process reads those)
     head_end = cut
     for m in _ROW_NUMBER.finditer(xml, start, cut):
-        if int(m.group(1)) > HEADER_SCAN_ROWS:
+        if int(m.group(1)) > head_rows:
             head_end = m.start()
             break
     first = SheetPart(part, xml, (start, cut), None, 1, cut_row)
