@@ -131,3 +131,14 @@ def test_a_sheet_name_written_with_character_references(tmp_path):
                      part="xl/workbook.xml")
     fast, slow = scan_with("calamine", odd), scan_with("openpyxl", odd)
     assert fast == slow and '"invoice": "000001"' in fast[1]
+
+
+def test_no_builtin_number_format_changes_an_invoice_number():
+    """The fast reader reads only a workbook's own number formats (fast_xlsx._style_codes):
+    none of Excel's built-in ones pads a whole number with zeros, the only way a format
+    changes the text of an invoice number, a client code or a postcode."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS
+    from relance.reading.receivables import invoice_number
+    for number in (0, 5, 123, 5.0, 1234567):
+        expected = invoice_number(number)
+        assert all(invoice_number(number, fmt) == expected for fmt in BUILTIN_FORMATS.values())

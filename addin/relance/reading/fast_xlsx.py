@@ -12,7 +12,8 @@ file itself, so that both readers give the same answer on every workbook:
 from __future__ import annotations
 
 import posixpath
-from operator import itemgetter
+from itertools import repeat
+from operator import itemgetter, sub
 import re
 import zipfile
 from pathlib import Path
@@ -255,33 +256,36 @@ class CalamineBook:
             return
         codes = self._style_codes()
         letters = {column_letter(grid.first_col + j).encode(): j for j in wanted}
-        formats = {}
-
-        def note(row: bytes, j: int, tag: bytes) -> None:
-            s = _STYLE.search(tag)
-            if s:
-                formats[(int(row) - grid.first_row, j)] = codes.get(int(s.group(1)), "General")
-
+        formats, first = {}, grid.first_row
         for xml in buffers:
             if xml.count(b'<c r="') == xml.count(b"<c ") + xml.count(b"<c>"):
-                # every cell names its place first, as Excel writes it: each column's cells
-                # are found by their reference's start (a word is found far faster than a
-                # pattern is matched at every cell)
+                # every cell names its place first, as Excel writes it: each column's styled
+                # cells are found by their reference's start (a word is found far faster than
+                # a pattern is matched at every cell)
                 for letter, j in letters.items():
-                    for m in re.finditer(rb'<c r="' + letter + rb'(\d+)"[^>]*>', xml):
-                        note(m.group(1), j, m.group(0))
+                    styled = re.findall(rb'<c r="' + letter + rb"""(\d+)"[^>]*?\ss=["'](\d+)["']""",
+                                        xml)
+                    if styled:  # (row, style) pairs made keys and formats at C speed
+                        rows, styles = zip(*styled)
+                        formats.update(zip(zip(map(sub, map(int, rows), repeat(first)), repeat(j)),
+                                           map(codes.get, map(int, styles))))
                 continue
             for m in _CELL_TAG.finditer(xml):
                 if m.group(1) is None:
                     raise NeedsOpenpyxl("number formats of cells without their reference")
                 j = letters.get(m.group(1))
-                if j is not None:
-                    note(m.group(2), j, m.group(0))
+                s = _STYLE.search(m.group(0)) if j is not None else None
+                if s:
+                    formats[(int(m.group(2)) - first, j)] = codes.get(int(s.group(1)), "General")
         grid.formats = formats
 
     def _style_codes(self) -> dict:
+        """{cell style index: its number format}. Only a workbook's own formats are read: a
+        format changes an invoice number's text only by padding it with zeros (`000000`), and
+        no built-in format (ids below 164) does (tests/test_readers_agree.py checks them all),
+        so they read "General" here (importing openpyxl for its table costs a tenth of a
+        second)."""
         if self._styles is None:
-            from openpyxl.styles.numbers import BUILTIN_FORMATS  # only when formats matter
             try:
                 text = self.zip.read("xl/styles.xml").decode("utf-8", "replace")
             except KeyError:
@@ -294,7 +298,7 @@ class CalamineBook:
             for i, xf in enumerate(re.findall(r"<(?:\w+:)?xf\b[^>]*>", xfs.group(0) if xfs else "")):
                 fmt = re.search(r"""numFmtId=["'](\d+)["']""", xf)
                 fmt_id = int(fmt.group(1)) if fmt else 0
-                self._styles[i] = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id, "General")
+                self._styles[i] = custom.get(fmt_id) or "General"
         return self._styles
 
 

@@ -6,6 +6,7 @@ raises RelanceError.
 """
 from __future__ import annotations
 
+import functools
 import re
 from itertools import repeat
 from operator import itemgetter
@@ -103,12 +104,15 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
                  or not _is_blank_row(grid, i, columns)]
     last = non_blank[-1] if non_blank else header_index
     anomalies = {}  # grid row index -> Anomaly, reported in row order
-    rows, number_format = grid.rows, grid.number_format
+    rows = grid.rows
     if len(non_blank) < len(data):
         cells = [cells[i - first_data] for i in non_blank]
         body = list(map(rows.__getitem__, non_blank))
-    numbers = [v.strip() if type(v) is str else invoice_number(v, number_format(i, inv_col))
-               for i, v in zip(non_blank, cells)]
+    if grid.formats and not all(type(v) is str for v in cells):  # numbers shown their way
+        numbers = [v.strip() if type(v) is str else invoice_number(v, fmt)
+                   for v, fmt in zip(cells, grid.column_formats(non_blank, inv_col))]
+    else:
+        numbers = [v.strip() if type(v) is str else invoice_number(v) for v in cells]
     # Rows that may be totals or lack a number, found in one pass (`""[:1]` is in any string)
     firsts = cells if inv_col == 0 else _column(body, 0)
     suspects = [p for p, (first, number) in enumerate(zip(firsts, numbers))
@@ -208,12 +212,22 @@ def invoice_number(value, number_format: str = "General") -> str:
         return "" if value is None else cell_text(value)
     if isinstance(value, (int, float)) and float(value).is_integer():
         digits = str(int(value))
-        m = _ZERO_PAD.match((number_format or "").split(";")[0])
-        if m:
-            prefix = m.group(1) or m.group(2) or ""
-            return prefix + digits.zfill(len(m.group(3))) + (m.group(4) or "")
+        padding = _padding(number_format or "")
+        if padding:
+            prefix, width, suffix = padding
+            return prefix + digits.zfill(width) + suffix
         return digits
     return cell_text(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _padding(number_format: str) -> Optional[tuple]:
+    """(prefix, digits, suffix) of a format that pads whole numbers with zeros (`000000`,
+    `"CL"000`), else None: a sheet has few formats, read once each."""
+    m = _ZERO_PAD.match(number_format.split(";")[0])
+    if not m:
+        return None
+    return m.group(1) or m.group(2) or "", len(m.group(3)), m.group(4) or ""
 
 
 # `Total`, `TOTAL :`, `Sous-total client X`, `Total général` — but not `TotalEnergies`.
@@ -284,6 +298,9 @@ _CLIENT_FIELDS = ("client", "client_code", "contact", "address", "postcode", "ci
 _DATE_FIELDS = ("due_date", "invoice_date", "payment_date", "first_reminder", "second_reminder",
                 "formal_notice")
 _AMOUNT_FIELDS = ("amount", "paid", "balance")
+
+
+_NUMBER_TYPES = {int, float}  # a cell's exact type: True is a bool, not a number here
 
 
 class _RowReader:
@@ -397,9 +414,12 @@ class _RowReader:
             # carry their types, so that a row's client never depends on which rows came first
             keys = [key + tuple(map(type, key)) for key in keys]
         if self.formats:
-            number_format = self.grid.number_format
-            keys = [key + tuple(number_format(i, j) for _, j in present)
-                    for key, i in zip(keys, indices)]
+            # a number's format decides its text (01000, not 1000): the formats of the columns
+            # holding numbers are part of the key (a text reads the same whatever its format)
+            shown = [self.grid.column_formats(indices, j) for (_, j), col in zip(present, cells)
+                     if _NUMBER_TYPES & self._types(j, col)]
+            if shown:
+                keys = [key + formats for key, formats in zip(keys, zip(*shown))]
         known = self.clients
         first_row_of = dict(zip(reversed(keys), reversed(indices)))  # each key's first row
         rows = self.grid.rows
@@ -434,8 +454,11 @@ class _RowReader:
 
     def _new_client(self, raw: tuple, i: int) -> Client:
         text = {}
+        number_format = self.grid.number_format
         for (f, j), value in zip(self.client_cols[:9], raw[:9]):
-            text[f] = _client_text(value, self.grid.number_format(i, j) if j is not None else "")
+            # only a number's text depends on its format (01000 stays so)
+            text[f] = _client_text(value, number_format(i, j)
+                                   if type(value) in _NUMBER_TYPES and j is not None else "")
         if not text["client"] and not text["client_code"]:
             raise _RowError("client manquant", None, None)
         try:

@@ -183,8 +183,8 @@ def empty_to_none(values: list) -> list:
     fast as a new list of every row."""
     for row in values:
         if "" in row:
-            for j, v in enumerate(row):
-                if v == "":
+            for j in range(row.index(""), len(row)):  # from the first one, found at C speed
+                if row[j] == "":
                     row[j] = None
     return values
 
