@@ -594,3 +594,23 @@ def test_negative_zero_amounts_keep_their_balance_sign():
     g = grid(HEADERS + ["Montant réglé"], ["F1", "A", "15/03/2026", -0.0, -0.0])
     (inv,) = parse_receivables(g).invoices
     assert str(balance_on(inv, date(2026, 12, 1))) == "-0.00"
+
+
+def test_invoice_numbers_in_bulk_read_as_one_by_one():
+    """The bulk path of the survey (a column of numbers shown with zeros) gives exactly
+    invoice_number's text for any value and format."""
+    from hypothesis import given, settings, strategies as st
+    from relance.reading.receivables import invoice_number, invoice_numbers
+    values = st.one_of(st.none(), st.booleans(), st.integers(-10**16, 10**16),
+                       st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+                       st.sampled_from([0.0, -0.0, 1.0, 123.0, 1e15, 1e16, -7.0, 2.5]))
+    formats = st.sampled_from(["General", "000000", '"CL"000', "\\A00", "0", "0.00",
+                               '000"-X"', "00000;[Red]-00000", "", "@"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(values, formats), max_size=20))
+    def check(pairs):
+        vals, fmts = [v for v, _ in pairs], [f for _, f in pairs]
+        assert invoice_numbers(vals, fmts) == [invoice_number(v, f) for v, f in pairs]
+
+    check()
