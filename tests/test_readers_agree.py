@@ -142,3 +142,31 @@ def test_no_builtin_number_format_changes_an_invoice_number():
     for number in (0, 5, 123, 5.0, 1234567):
         expected = invoice_number(number)
         assert all(invoice_number(number, fmt) == expected for fmt in BUILTIN_FORMATS.values())
+
+
+def test_numbers_of_one_column_shown_in_several_ways(tmp_path):
+    """One column, numbers shown 000000, 0000 or as they are (General), and text: each
+    number read with its own cell's format, by both readers, in either half of a sheet."""
+    import openpyxl
+    from datetime import date
+    from halves import shared_out_scan, whole_scan
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(["N° facture", "Client", "Code postal", "Échéance", "Montant TTC"])
+    for k in range(40):
+        ws.append([k + 1 if k % 5 else f"T{k}", f"Client {k % 4}", 1000 + k % 4,
+                   date(2026, 9, 1), 100 + k])
+        if k % 3 == 0:
+            ws.cell(ws.max_row, 1).number_format = "000000"
+        elif k % 3 == 1:
+            ws.cell(ws.max_row, 1).number_format = "0000"
+        ws.cell(ws.max_row, 3).number_format = "00000"
+    wb.save(tmp_path / "mixed.xlsx")
+    fast, slow = scan_with("calamine", tmp_path / "mixed.xlsx"), scan_with("openpyxl",
+                                                                          tmp_path / "mixed.xlsx")
+    assert fast == slow
+    for shown in ('"000004"', '"0005"', '"9"', '"T10"'):
+        assert shown in fast[1], shown
+    answer, used = shared_out_scan(tmp_path / "mixed.xlsx", SAMPLE_DATE)
+    assert used and answer == whole_scan(tmp_path / "mixed.xlsx", SAMPLE_DATE)

@@ -257,27 +257,48 @@ class CalamineBook:
         codes = self._style_codes()
         letters = {column_letter(grid.first_col + j).encode(): j for j in wanted}
         formats, first = {}, grid.first_row
-        for xml in buffers:
-            if xml.count(b'<c r="') == xml.count(b"<c ") + xml.count(b"<c>"):
-                # every cell names its place first, as Excel writes it: each column's styled
-                # cells are found by their reference's start (a word is found far faster than
-                # a pattern is matched at every cell)
-                for letter, j in letters.items():
-                    styled = re.findall(rb'<c r="' + letter + rb"""(\d+)"[^>]*?\ss=["'](\d+)["']""",
-                                        xml)
-                    if styled:  # (row, style) pairs made keys and formats at C speed
-                        rows, styles = zip(*styled)
-                        formats.update(zip(zip(map(sub, map(int, rows), repeat(first)), repeat(j)),
-                                           map(codes.get, map(int, styles))))
-                continue
-            for m in _CELL_TAG.finditer(xml):
-                if m.group(1) is None:
-                    raise NeedsOpenpyxl("number formats of cells without their reference")
-                j = letters.get(m.group(1))
-                s = _STYLE.search(m.group(0)) if j is not None else None
-                if s:
-                    formats[(int(m.group(2)) - first, j)] = codes.get(int(s.group(1)), "General")
+        if all(xml.count(b'<c r="') == xml.count(b"<c ") + xml.count(b"<c>") for xml in buffers):
+            # every cell names its place first, as Excel writes it: each column's styled cells
+            # are found by their reference's start (a word is found far faster than a pattern
+            # is matched at every cell)
+            for letter, j in letters.items():
+                styled = [pair for xml in buffers for pair in re.findall(
+                    rb'<c r="' + letter + rb"""(\d+)"[^>]*?\ss=["'](\d+)["']""", xml)]
+                if not styled:
+                    continue
+                rows, styles = zip(*styled)
+                if self._one_format(grid, data, j, rows, styles, codes):
+                    continue
+                # (row, style) pairs made keys and formats at C speed
+                formats.update(zip(zip(map(sub, map(int, rows), repeat(first)), repeat(j)),
+                                   map(codes.get, map(int, styles))))
+        else:
+            for xml in buffers:
+                for m in _CELL_TAG.finditer(xml):
+                    if m.group(1) is None:
+                        raise NeedsOpenpyxl("number formats of cells without their reference")
+                    j = letters.get(m.group(1))
+                    s = _STYLE.search(m.group(0)) if j is not None else None
+                    if s:
+                        formats[(int(m.group(2)) - first, j)] = \
+                            codes.get(int(s.group(1)), "General")
         grid.formats = formats
+
+    @staticmethod
+    def _one_format(grid: Grid, data: list, j: int, rows: tuple, styles: tuple,
+                    codes: dict) -> bool:
+        """Whether every number of column `j` (in the grid's data rows `data`) has the one
+        style of the column's styled cells (`rows`, `styles`): the column's format is then
+        noted once (grid.column_format)."""
+        if len(set(styles)) != 1:
+            return False
+        start = grid.first_row + len(grid.rows) - len(data)  # sheet row of data[0]
+        numbers = [start + k for k, v in enumerate(
+            [r[j] if j < len(r) else None for r in data]) if type(v) in _NUMBERS]
+        if not set(numbers) <= set(map(int, rows)):
+            return False
+        grid.column_format[j] = codes.get(int(styles[0])) or "General"
+        return True
 
     def _style_codes(self) -> dict:
         """{cell style index: its number format}. Only a workbook's own formats are read: a

@@ -33,6 +33,14 @@ class Grid:
     # Index of the first row this process reads, the titles and header aside: the rows between
     # the header and it are another process's (a large sheet shared out, see json_scan.py)
     part_start: int = 0
+    # column index -> the one number format of every number in that column, where the reader
+    # found them all alike (the usual column of numbers shown 000123): no entry per cell then
+    column_format: dict = field(default_factory=dict)
+
+    @property
+    def has_formats(self) -> bool:
+        """Whether any number format is known (else every cell reads as "General")."""
+        return bool(self.formats or self.column_format)
 
     def value(self, i: int, j: int):
         row = self.rows[i]
@@ -40,7 +48,9 @@ class Grid:
 
     def number_format(self, i: int, j: int) -> str:
         """`formats` is a list of rows (openpyxl), or {(i, j): format} for the few cells whose
-        format matters (calamine)."""
+        format matters (calamine), `column_format` the format of a whole column's numbers."""
+        if self.column_format and j in self.column_format:
+            return self.column_format[j]
         if not self.formats:
             return "General"
         if isinstance(self.formats, dict):
@@ -50,6 +60,8 @@ class Grid:
 
     def column_formats(self, indices: list, j: int) -> list:
         """`number_format(i, j)` for each row index of `indices`, at C speed where it can."""
+        if j in self.column_format:
+            return [self.column_format[j]] * len(indices)
         formats = self.formats
         if not formats:
             return ["General"] * len(indices)

@@ -108,7 +108,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     if len(non_blank) < len(data):
         cells = [cells[i - first_data] for i in non_blank]
         body = list(map(rows.__getitem__, non_blank))
-    if grid.formats and not all(type(v) is str for v in cells):  # numbers shown their way
+    if grid.has_formats and not all(type(v) is str for v in cells):  # numbers shown so
         numbers = invoice_numbers(cells, grid.column_formats(non_blank, inv_col))
     else:
         numbers = [v.strip() if type(v) is str else invoice_number(v) for v in cells]
@@ -331,7 +331,7 @@ class _RowReader:
         self.grid, self.columns, self.headers = grid, columns, headers
         self.month_first, self.epoch = month_first, grid.epoch
         self.client_cols = [(f, columns.get(f)) for f in _CLIENT_FIELDS]
-        self.formats = bool(grid.formats)
+        self.formats = grid.has_formats
         self.clients = {}  # the raw client cells -> Client (or the reason it is unreadable)
 
     def _error(self, reason: str, value, i: int, field: str) -> _RowError:
