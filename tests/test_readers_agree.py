@@ -170,3 +170,43 @@ def test_numbers_of_one_column_shown_in_several_ways(tmp_path):
         assert shown in fast[1], shown
     answer, used = shared_out_scan(tmp_path / "mixed.xlsx", SAMPLE_DATE)
     assert used and answer == whole_scan(tmp_path / "mixed.xlsx", SAMPLE_DATE)
+
+
+@pytest.mark.parametrize("change", ["newline before the reference", "default style pads",
+                                    "format attributes reversed", "a conditional format id"])
+def test_number_formats_however_the_workbook_writes_them(tmp_path, change):
+    """Cells written `<c\\n r=…>`; the default style (cells without one) padding with zeros;
+    a custom format's attributes in the other order; a conditional format (dxfs) reusing the
+    id of a cell format: both readers read the same numbers."""
+    import re
+    book = _leading_zeros_book(tmp_path / "b.xlsx")
+    part = "xl/worksheets/sheet1.xml"
+    if change == "newline before the reference":
+        edit = lambda xml: re.sub(rb'<c r="A(\d*[13579])"', rb'<c\n r="A\1"', xml)  # noqa: E731
+    elif change == "default style pads":  # style 0 takes the padding format, cells lose theirs
+        part = "xl/styles.xml"
+        book = _rewritten(book, tmp_path / "unstyled.xlsx",
+                          lambda xml: re.sub(rb'(<c r="A\d+") s="\d+"', rb"\1", xml))
+
+        def edit(xml):  # the first cell format (xf 0 of cellXfs, not of cellStyleXfs)
+            fmt = re.search(rb'<numFmt numFmtId="(\d+)" formatCode="000000"', xml).group(1)
+            at = xml.index(b"<cellXfs")
+            return xml[:at] + xml[at:].replace(b'<xf numFmtId="0" ',
+                                                b'<xf numFmtId="' + fmt + b'" ', 1)
+    elif change == "format attributes reversed":
+        part = "xl/styles.xml"
+        edit = lambda xml: re.sub(rb'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"',  # noqa
+                                  rb'<numFmt formatCode="\2" numFmtId="\1"', xml)
+    else:
+        part = "xl/styles.xml"
+
+        def edit(xml):
+            fmt = re.search(rb'<numFmt numFmtId="(\d+)" formatCode="000000"', xml).group(1)
+            dxf = (b'<dxfs count="1"><dxf><numFmt numFmtId="' + fmt + b'" formatCode="0.00"/>'
+                   b'</dxf></dxfs>')
+            return re.sub(rb'<dxfs count="0"\s*/>|<dxfs[^>]*>.*?</dxfs>', dxf, xml, flags=re.S) \
+                if b"<dxfs" in xml else xml.replace(b"</styleSheet>", dxf + b"</styleSheet>")
+    odd = _rewritten(book, tmp_path / "odd.xlsx", edit, part=part)
+    fast, slow = scan_with("calamine", odd), scan_with("openpyxl", odd)
+    assert fast == slow
+    assert '"invoice": "000001"' in fast[1]

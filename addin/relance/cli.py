@@ -144,22 +144,20 @@ def main(argv=None) -> int:
 
 
 @contextmanager
-def _standard_output():
-    """Writing the JSON: a reader gone is left to main (not an error); any other failure (a
-    full disk behind `> sortie.json`) is told in French, not as an internal error."""
+def _standard_output(after: str = ""):
+    """Writing the JSON, flushed at the end so that a failure shows here: a reader gone is
+    left to main (not an error); any other failure (a full disk behind `> sortie.json`, an
+    encoding that lacks a character) is told in French, `after` added, not as an internal
+    error."""
+    from .oserrors import output_error_message, silence_standard_output
     try:
         yield
+        sys.stdout.flush()
     except BrokenPipeError:
         raise
-    except OSError as err:
-        from .oserrors import describe_os_error
-        raise RelanceError(f"la sortie standard n'a pas pu être écrite en entier "
-                           f"({describe_os_error(err)}).") from None
-    except UnicodeEncodeError as err:
-        raise RelanceError(
-            f"la sortie standard (encodage {err.encoding}) ne sait pas écrire « "
-            f"{err.object[err.start:err.end]} » : rien n'y a été écrit. Définissez "
-            f"PYTHONIOENCODING=utf-8 pour la commande.") from None
+    except (OSError, UnicodeEncodeError) as err:
+        silence_standard_output()
+        raise RelanceError(output_error_message(err) + after + ".") from None
 
 
 def _say(*parts) -> None:
@@ -242,9 +240,14 @@ def _generate(args, as_of: date) -> int:
         if progress:
             progress.close()
     if args.json:
-        with _standard_output():
-            json.dump(_result_json(result), sys.stdout, ensure_ascii=False, indent=1)
-            sys.stdout.write("\n")
+        text = json.dumps(_result_json(result), ensure_ascii=False, indent=1) + "\n"
+        try:  # one write: an encoding that lacks a character stops it before it starts
+            with _standard_output(" ; le JSON manque, le résumé ci-dessus dit ce que la "
+                                  "commande a fait"):
+                sys.stdout.write(text)
+        finally:
+            _summary(args, result)
+        return 0
     _summary(args, result)
     return 0
 

@@ -41,8 +41,12 @@ class _Channel:
             raise
 
     def put(self, value) -> None:
-        self.file.write(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
-        self.file.flush()
+        """Written straight to the file (no buffer: a write that fails leaves nothing to be
+        flushed, and fail again, when the file is closed)."""
+        data = memoryview(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+        fd = self.file.fileno()
+        while data:
+            data = data[os.write(fd, data):]
         os.write(self.write_end, b"1")
 
     def wait(self) -> bool:
@@ -66,7 +70,10 @@ class _Channel:
         for fd in (self.read_end, self.write_end):
             _close(fd)
         self.read_end = self.write_end = None
-        self.file.close()
+        try:
+            self.file.close()
+        except OSError:
+            pass
 
 
 def _close(fd: Optional[int]) -> None:
@@ -166,7 +173,12 @@ class Worker:
                 channel.close()
 
     def _release(self) -> None:
-        self._close_channels()
+        try:
+            self._close_channels()
+        finally:
+            self._reap()
+
+    def _reap(self) -> None:
         try:  # reaped in the background: the caller need not wait for the child's exit
             threading.Thread(target=os.waitpid, args=(self.pid, 0), daemon=True).start()
         except RuntimeError:  # no thread to be had: the child has written, it is ending

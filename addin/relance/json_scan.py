@@ -21,7 +21,7 @@ from typing import Optional
 
 from . import forking
 from .letters import classify, plan_letters, plan_run
-from .model import RelanceError, Stage
+from .model import Stage
 from .parallelism import keep_until_exit, share_out
 from .reading import ahead
 from .reading.receivables import decide_date_order, duplicate_numbers, read_rows, row_anomalies
@@ -73,7 +73,7 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
     def worker_half(receive):
         try:
             half = _Half.read(path, as_of, out, second)
-        except RelanceError:
+        except Exception:  # noqa: BLE001 — bad input, or a sheet this way cannot read
             return _UNREADABLE
         half.encode()
         keep_until_exit(half)  # a worker of the command ends with os._exit: why free it
@@ -106,8 +106,9 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
     return mine.joined(theirs, as_of)
 
 
-# What the worker says of a half it could not read for a reason to tell the user (a text date
-# of each order, say): the sheet is then read whole, which tells it in its own words.
+# What the worker says of a half it could not read (a text date of each order, cells openpyxl
+# must read…): the sheet is then read whole at once, which says what is wrong in its own words
+# or reads it the way it must be read; this process would only fail the same way on that half.
 _UNREADABLE = "second half unreadable"
 
 

@@ -55,32 +55,31 @@ def main(argv: Optional[list] = None) -> int:
     if is_json_scan(args):
         parallelism.end_process_after_command()
     from .cli import main as cli_main
-    code = cli_main(argv)
+    code = _flushed(cli_main(argv))
     if parallelism.ends_after_command():
-        # What is left is freeing memory object by object, which the system does at once;
-        # but os._exit drops what the output streams still hold: they are flushed first.
-        os._exit(_flushed(code))
+        # What is left is freeing memory object by object, which the system does at once
+        # (os._exit would drop what the streams hold: they are flushed above).
+        os._exit(code)
     return code
 
 
 def _flushed(code: int) -> int:
-    """The exit code once standard output and error are flushed: a reader gone (`… | head`)
-    is no error, as the command itself says; output that could not be written (a full disk)
-    is one, told on standard error."""
+    """The exit code once standard output and error are flushed (what is left after the
+    command's own writes, a table or a summary): a reader gone (`… | head`) is no error, as
+    the command itself says; output that could not be written (a full disk) is one, told on
+    standard error."""
     try:
         if sys.stdout is not None:
             sys.stdout.flush()
-    except BrokenPipeError:
-        pass
     except (OSError, ValueError) as err:
-        from .oserrors import describe_os_error
-        reason = describe_os_error(err) if isinstance(err, OSError) else str(err)
-        try:
-            print(f"Erreur : la sortie n'a pas pu être écrite en entier ({reason}).",
-                  file=sys.stderr)
-        except (OSError, ValueError, AttributeError):
-            pass
-        code = code or 1
+        from .oserrors import output_error_message, silence_standard_output
+        silence_standard_output()
+        if not isinstance(err, BrokenPipeError):
+            try:
+                print(f"Erreur : {output_error_message(err)}.", file=sys.stderr)
+            except (OSError, ValueError, AttributeError):
+                pass
+            code = code or 1
     try:
         if sys.stderr is not None:
             sys.stderr.flush()

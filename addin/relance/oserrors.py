@@ -22,3 +22,24 @@ def describe_os_error(err: OSError) -> str:
     text = _TEXTS.get(err.errno) or (err.strerror or str(err))
     where = err.filename
     return f"{text} : {where}" if where else text
+
+
+def output_error_message(err: Exception) -> str:
+    """What a failed write to standard output says: a full disk behind `> sortie.json`, an
+    output encoding that lacks a character of the text."""
+    if isinstance(err, UnicodeEncodeError):
+        return (f"la sortie standard (encodage {err.encoding}) ne sait pas écrire « "
+                f"{err.object[err.start:err.end]} » ; définissez PYTHONIOENCODING=utf-8 pour la "
+                f"commande")
+    return f"la sortie standard n'a pas pu être écrite en entier ({describe_os_error(err)})"
+
+
+def silence_standard_output() -> None:
+    """After a failed write to standard output: what it still holds goes nowhere, so that the
+    process's end does not fail on it a second time."""
+    import os
+    import sys
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

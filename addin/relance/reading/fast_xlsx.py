@@ -255,15 +255,18 @@ class CalamineBook:
         if not wanted:
             return
         codes = self._style_codes()
+        default = codes.get(0) or "General"  # what a cell without a style has (xf 0)
         letters = {column_letter(grid.first_col + j).encode(): j for j in wanted}
         formats, first = {}, grid.first_row
-        if all(xml.count(b'<c r="') == xml.count(b"<c ") + xml.count(b"<c>") for xml in buffers):
+        regions = [_cell_region(xml) for xml in buffers]
+        if default == "General" and all(xml.count(b"<c", a, b) == xml.count(b'<c r="', a, b)
+                                        for xml, a, b in regions):
             # every cell names its place first, as Excel writes it: each column's styled cells
             # are found by their reference's start (a word is found far faster than a pattern
             # is matched at every cell)
             for letter, j in letters.items():
-                styled = [pair for xml in buffers for pair in re.findall(
-                    rb'<c r="' + letter + rb"""(\d+)"[^>]*?\ss=["'](\d+)["']""", xml)]
+                pattern = re.compile(rb'<c r="' + letter + rb"""(\d+)"[^>]*?\ss=["'](\d+)["']""")
+                styled = [pair for xml, a, b in regions for pair in pattern.findall(xml, a, b)]
                 if not styled:
                     continue
                 rows, styles = zip(*styled)
@@ -273,15 +276,17 @@ class CalamineBook:
                 formats.update(zip(zip(map(sub, map(int, rows), repeat(first)), repeat(j)),
                                    map(codes.get, map(int, styles))))
         else:
-            for xml in buffers:
-                for m in _CELL_TAG.finditer(xml):
+            for xml, a, b in regions:
+                for m in _CELL_TAG.finditer(xml, a, b):
                     if m.group(1) is None:
                         raise NeedsOpenpyxl("number formats of cells without their reference")
                     j = letters.get(m.group(1))
-                    s = _STYLE.search(m.group(0)) if j is not None else None
-                    if s:
-                        formats[(int(m.group(2)) - first, j)] = \
-                            codes.get(int(s.group(1)), "General")
+                    if j is None:
+                        continue
+                    s = _STYLE.search(m.group(0))
+                    fmt = (codes.get(int(s.group(1))) or "General") if s else default
+                    if fmt != "General":
+                        formats[(int(m.group(2)) - first, j)] = fmt
         grid.formats = formats
 
     @staticmethod
@@ -311,9 +316,15 @@ class CalamineBook:
                 text = self.zip.read("xl/styles.xml").decode("utf-8", "replace")
             except KeyError:
                 text = ""
-            custom = {int(m.group(1)): _unescape(m.group(2)) for m in re.finditer(
-                r"""<(?:\w+:)?numFmt\b[^>]*numFmtId=["'](\d+)["'][^>]*formatCode=["']([^"']*)["']""",
-                text)}
+            # the workbook's own formats: in <numFmts> (those of <dxfs>, the conditional
+            # formats, are not cells'), their attributes in any order
+            numfmts = re.search(r"<(?:\w+:)?numFmts\b.*?</(?:\w+:)?numFmts>", text, re.S)
+            custom = {}
+            for tag in re.findall(r"<(?:\w+:)?numFmt\b[^>]*>", numfmts.group(0) if numfmts else ""):
+                fmt_id = re.search(r"""\bnumFmtId=["'](\d+)["']""", tag)
+                code = re.search(r"""\bformatCode=(?:"([^"]*)"|'([^']*)')""", tag)
+                if fmt_id and code:
+                    custom[int(fmt_id.group(1))] = _unescape(code.group(1) or code.group(2) or "")
             xfs = re.search(r"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", text, re.S)
             self._styles = {}
             for i, xf in enumerate(re.findall(r"<(?:\w+:)?xf\b[^>]*>", xfs.group(0) if xfs else "")):
@@ -321,6 +332,16 @@ class CalamineBook:
                 fmt_id = int(fmt.group(1)) if fmt else 0
                 self._styles[i] = custom.get(fmt_id) or "General"
         return self._styles
+
+
+def _cell_region(xml: bytes) -> tuple:
+    """(xml, start, end): where a sheet's cells lie in `xml`, the content of <sheetData> (a
+    piece of it holds nothing else; the end of a sheet after </sheetData>, nothing)."""
+    end = xml.find(b"</sheetData>")
+    end = len(xml) if end < 0 else end
+    start = xml.find(b"<sheetData", 0, end)
+    start = 0 if start < 0 else xml.find(b">", start) + 1
+    return xml, start, end
 
 
 def sheet_tables(zf: zipfile.ZipFile, part: str, sheet_xml) -> list:
