@@ -68,8 +68,8 @@ def _scan_to(redirect: str, unbuffered: bool):
 def test_json_that_cannot_be_written_is_an_error_told_in_french(unbuffered):
     proc = _scan_to("> /dev/full", unbuffered)
     assert proc.returncode == 1
-    assert "Erreur : la sortie standard n'a pas pu être écrite en entier (disque plein)." \
-        in proc.stderr and "Traceback" not in proc.stderr
+    assert "Erreur : la sortie standard n'a pas pu être écrite en entier (disque plein)" \
+        in proc.stderr and "Traceback" not in proc.stderr and "Erreur interne" not in proc.stderr
 
 
 def test_closed_streams_are_no_error():
@@ -101,3 +101,30 @@ def test_the_parallel_switch_reads_as_it_is_usually_written(monkeypatch, value, 
     from relance.parallelism import parallel_mode
     monkeypatch.setenv("RELANCE_PARALLEL", value)
     assert parallel_mode() == mode
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [["scan", "{book}", "--as-of", "2026-12-01"],
+                                  ["generate", "{copy}", "--as-of", "2026-12-01", "--dry-run"],
+                                  ["generate", "{copy}", "--as-of", "2026-12-01", "--dry-run",
+                                   "--json"],
+                                  ["--help"]])
+@pytest.mark.parametrize("where", ["full", "ascii"])
+def test_any_output_that_cannot_be_written_is_told_in_french(tmp_path, args, where):
+    """Tables, summaries, help: a full disk behind the output or an encoding without « é »
+    is an error told in French (exit 1), never an internal error."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from conftest import SAMPLE
+    shutil.copy(SAMPLE, tmp_path / "copie.xlsx")
+    argv = [a.format(book=SAMPLE, copy=tmp_path / "copie.xlsx") for a in args]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["PYTHONIOENCODING"] = "ascii" if where == "ascii" else "utf-8"
+    with open("/dev/full" if where == "full" else os.devnull, "w") as out:
+        proc = subprocess.run([sys.executable, "-m", "relance", *argv], stdout=out,
+                              stderr=subprocess.PIPE, env=env, timeout=120)
+    err = proc.stderr.decode("ascii", "backslashreplace")
+    assert proc.returncode == 1, err
+    assert "Erreur : la sortie standard" in err and "Traceback" not in err, err

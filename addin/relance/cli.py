@@ -110,6 +110,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OutputError(RelanceError):
+    """Standard output could not take what the command writes (a full disk behind
+    `> sortie.txt`, an encoding that lacks a character of the text)."""
+
+    def __init__(self, err: Exception):
+        from .oserrors import output_error_message, silence_standard_output
+        silence_standard_output()  # what it still holds would fail again at the end
+        super().__init__(output_error_message(err))
+
+
+class _GuardedOutput:
+    """sys.stdout while the command runs: a write that fails for another reason than a reader
+    gone (`| head`, left to main) raises OutputError, told in French, not as an internal
+    error."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except (OSError, UnicodeEncodeError) as err:
+            raise OutputError(err) from None
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, UnicodeEncodeError) as err:
+            raise OutputError(err) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None) -> int:
     import os
     # a stream closed by the caller (`relance … >&-`): what would go there goes nowhere
@@ -117,7 +155,23 @@ def main(argv=None) -> int:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")
-    args = build_parser().parse_args(argv)
+    real, sys.stdout = sys.stdout, _GuardedOutput(sys.stdout)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = real
+
+
+def _main(argv) -> int:
+    try:
+        try:
+            args = build_parser().parse_args(argv)  # --help writes to standard output
+        except SystemExit:  # --help, --version, a usage error: what they wrote goes out now
+            sys.stdout.flush()
+            raise
+    except OutputError as err:
+        print(f"Erreur : {err.message}", file=sys.stderr)
+        return 1
     as_of = args.as_of or date.today()
     try:
         if args.command == "scan":
@@ -144,20 +198,16 @@ def main(argv=None) -> int:
 
 
 @contextmanager
-def _standard_output(after: str = ""):
-    """Writing the JSON, flushed at the end so that a failure shows here: a reader gone is
-    left to main (not an error); any other failure (a full disk behind `> sortie.json`, an
-    encoding that lacks a character) is told in French, `after` added, not as an internal
-    error."""
-    from .oserrors import output_error_message, silence_standard_output
+def _standard_output():
+    """Writing the JSON, flushed at the end so that a failure shows here, bytes written to
+    the stream's buffer included (see _GuardedOutput)."""
     try:
         yield
         sys.stdout.flush()
     except BrokenPipeError:
         raise
     except (OSError, UnicodeEncodeError) as err:
-        silence_standard_output()
-        raise RelanceError(output_error_message(err) + after + ".") from None
+        raise OutputError(err) from None
 
 
 def _say(*parts) -> None:
@@ -242,8 +292,7 @@ def _generate(args, as_of: date) -> int:
     if args.json:
         text = json.dumps(_result_json(result), ensure_ascii=False, indent=1) + "\n"
         try:  # one write: an encoding that lacks a character stops it before it starts
-            with _standard_output(" ; le JSON manque, le résumé ci-dessus dit ce que la "
-                                  "commande a fait"):
+            with _standard_output():
                 sys.stdout.write(text)
         finally:
             _summary(args, result)

@@ -76,7 +76,7 @@ def _flushed(code: int) -> int:
         silence_standard_output()
         if not isinstance(err, BrokenPipeError):
             try:
-                print(f"Erreur : {output_error_message(err)}.", file=sys.stderr)
+                print(f"Erreur : {output_error_message(err)}", file=sys.stderr)
             except (OSError, ValueError, AttributeError):
                 pass
             code = code or 1

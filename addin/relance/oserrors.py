@@ -28,10 +28,13 @@ def output_error_message(err: Exception) -> str:
     """What a failed write to standard output says: a full disk behind `> sortie.json`, an
     output encoding that lacks a character of the text."""
     if isinstance(err, UnicodeEncodeError):
-        return (f"la sortie standard (encodage {err.encoding}) ne sait pas écrire « "
+        what = (f"la sortie standard (encodage {err.encoding}) ne sait pas écrire « "
                 f"{err.object[err.start:err.end]} » ; définissez PYTHONIOENCODING=utf-8 pour la "
                 f"commande")
-    return f"la sortie standard n'a pas pu être écrite en entier ({describe_os_error(err)})"
+    else:
+        what = f"la sortie standard n'a pas pu être écrite en entier ({describe_os_error(err)})"
+    return (what + " : l'affichage est incomplet ; ce que la commande écrit ailleurs (lettres, "
+            "classeur, journal) n'en dépend pas.")
 
 
 def silence_standard_output() -> None:
