@@ -280,13 +280,12 @@ def _date_order(grid: Grid, data, columns, headers, setting: bool) -> tuple[bool
         cells = _column(grid.rows[data[0]:], j) if data else []
         if str not in map(type, cells):  # text dates are rare: most cells are Excel dates
             continue
-        for i, value in zip(data, cells):
-            if isinstance(value, str):
-                order = text_date_order(value)
-                if order in (DAY_FIRST, MONTH_FIRST) and order not in first_of:
-                    first_of[order] = (grid.location(i, j, headers[f]), value)
-                elif order == AMBIGUOUS:
-                    ambiguous = True
+        for i, value in [(i, v) for i, v in zip(data, cells) if type(v) is str]:
+            order = text_date_order(value)
+            if order in (DAY_FIRST, MONTH_FIRST) and order not in first_of:
+                first_of[order] = (grid.location(i, j, headers[f]), value)
+            elif order == AMBIGUOUS:
+                ambiguous = True
         if len(first_of) == 2:
             (day_loc, day_val), (mon_loc, mon_val) = first_of[DAY_FIRST], first_of[MONTH_FIRST]
             raise RelanceError(
@@ -354,7 +353,7 @@ class _RowReader:
             if j is None:
                 return [None] * count
             if j < narrow:
-                return [r[j] for r in sub]
+                return list(map(itemgetter(j), sub))  # at C speed: three times as fast
             return [r[j] if j < len(r) else None for r in sub]
 
         errors = {}  # position in `sub` -> [(field, reason, value)], a field once
@@ -442,11 +441,8 @@ class _RowReader:
         for key, i in first_row_of.items():
             if key not in known:
                 # the cells of that first row, not the key: 1 and TRUE are equal keys
-                row = rows[i]
-                raw = tuple(None if j is None or j >= len(row) else row[j]
-                            for _, j in self.client_cols)
                 try:
-                    known[key] = self._new_client(raw, i)
+                    known[key] = self._new_client(rows[i], i)
                 except _RowError as err:
                     known[key] = _Bad(err.reason, err.value)
         out = list(map(known.__getitem__, keys))
@@ -468,24 +464,35 @@ class _RowReader:
         known = self.grid.column_types.get(j)
         return known if known is not None else set(map(type, column))
 
-    def _new_client(self, raw: tuple, i: int) -> Client:
-        text = {}
-        number_format = self.grid.number_format
-        for (f, j), value in zip(self.client_cols[:9], raw[:9]):
-            # only a number's text depends on its format (01000 stays so)
-            text[f] = _client_text(value, number_format(i, j)
-                                   if type(value) in _NUMBER_TYPES and j is not None else "")
+    def _new_client(self, row: list, i: int) -> Client:
+        """The client of grid row `i` (`row`), from its cells: written for the ledgers of
+        tens of thousands of clients (a text cell, the usual one, read inline)."""
+        width, text = len(row), {}
+        for f, j in self.client_cols[:9]:
+            value = row[j] if j is not None and j < width else None
+            if value is None:
+                text[f] = ""
+            elif type(value) is str:
+                value = value.strip()
+                text[f] = value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value \
+                    else value
+            else:  # only a number's text depends on its format (01000 stays so)
+                text[f] = _client_text(value, self.grid.number_format(i, j)
+                                       if type(value) in _NUMBER_TYPES else "")
         if not text["client"] and not text["client_code"]:
             raise _RowError("client manquant", None, None)
+        (_, j_language), (_, j_type) = self.client_cols[9:11]
+        kind = row[j_type] if j_type is not None and j_type < width else None
         try:
-            kind = parse_client_type(raw[10])
+            kind = parse_client_type(kind)
         except ValueError as err:
-            raise _RowError(str(err), raw[10], None) from None
+            raise _RowError(str(err), kind, None) from None
         return Client(
             name=text["client"] or text["client_code"], code=text["client_code"],
             contact=text["contact"], address=text["address"], postcode=text["postcode"],
             city=text["city"], country=text["country"], email=text["email"], phone=text["phone"],
-            language=parse_language(raw[9]), client_type=kind)
+            language=parse_language(row[j_language] if j_language is not None
+                                    and j_language < width else None), client_type=kind)
 
 
 # read_all builds invoices as plain tuples in this order (a named tuple's __new__ is slow)
