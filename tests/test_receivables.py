@@ -171,6 +171,26 @@ def test_missing_due_date_column_names_it_and_lists_the_headers_found():
         assert found in message
 
 
+def test_a_misspelt_header_is_named_as_the_likely_missing_column():
+    g = grid(["N° facture", "Client", "Date facture", "Echeanse", "Montant TCC", "Notes"],
+             ["FA-1", "Dupont", "01/03/2026", "15/03/2026", "100", ""])
+    with pytest.raises(RelanceError) as err:
+        parse_receivables(g)
+    message = str(err.value)
+    assert "L'en-tête « Echeanse » est-il la colonne « Échéance » ? Renommez-le « Échéance »." \
+        in message
+    assert "L'en-tête « Montant TCC » est-il la colonne « Montant TTC » ?" in message
+    assert "« Notes » est-il" not in message
+
+
+def test_no_hint_when_no_header_is_close_to_the_missing_column():
+    g = grid(["N° facture", "Client", "Montant TTC", "Notes", "Commercial"],
+             ["FA-1", "Dupont", "100", "", ""])
+    with pytest.raises(RelanceError) as err:
+        parse_receivables(g)
+    assert "Échéance" in str(err.value) and "est-il la colonne" not in str(err.value)
+
+
 def test_missing_amount_column_names_it():
     g = grid(["N° facture", "Client", "Échéance", "Date facture"], ["FA-1", "Dupont", "", ""])
     with pytest.raises(RelanceError, match="Montant TTC"):

@@ -20,10 +20,11 @@ from ..model import Anomaly, Client, Invoice, Location, RelanceError
 from ..values import (AMBIGUOUS, AMOUNT_LIMIT, CENT, DAY_FIRST, MONTH_FIRST, cell_text,
                       is_blank, is_disputed, is_insolvent, parse_amount, parse_client_type,
                       parse_date, parse_language, parse_response, strip_accents,
-                      text_date_order)
+                      fold, text_date_order)
 from .grid import Grid
-from .headers import (DATE_FIELDS, HEADER_SCAN_ROWS, REQUIRED, canonical, find_header_row,
-                      headers_found)
+from .headers import (DATE_FIELDS, FIELDS, HEADER_SCAN_ROWS, REQUIRED, canonical,
+                      find_header_row, headers_found)
+from .typos import closest_written
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,20 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
     return complete_receivables(survey, *read_rows(survey, 0, len(survey.indices)))
 
 
+def _misspelt_hint(ignored: list, missing: list) -> str:
+    """For each missing column, the unrecognised header that likely meant it (`Echeanse`,
+    `Montant TCC`): the user then knows which cell to correct."""
+    unknown, hints = list(ignored), []
+    for f in missing:
+        canonical_name, others = FIELDS[f]
+        written = closest_written(unknown, (canonical_name, *others), fold)
+        if written is not None:
+            unknown.remove(written)
+            hints.append(f" L'en-tête « {written} » est-il la colonne « {canonical_name} » ? "
+                         f"Renommez-le « {canonical_name} ».")
+    return "".join(hints)
+
+
 def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     found = find_header_row(grid)
     if found is None:
@@ -78,6 +93,8 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
             f"lignes (il faut au moins trois colonnes connues, par exemple « N° facture », « Client », "
             f"« Échéance », « Montant TTC »). En-têtes vus : {_quote_list(seen) or 'aucun'}.")
     header_index, columns = found
+    ignored = [cell_text(v) for j, v in enumerate(grid.rows[header_index])
+               if cell_text(v) and j not in columns.values()]
     missing = [f for f in REQUIRED if f not in columns]
     if "client" not in columns and "client_code" not in columns:
         missing.append("client")
@@ -86,10 +103,9 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
         raise RelanceError(
             f"{grid.place} : colonne {names} introuvable (ligne d'en-têtes "
             f"{grid.first_row + header_index}). En-têtes trouvés : "
-            f"{_quote_list(headers_found(grid, header_index))}.")
+            f"{_quote_list(headers_found(grid, header_index))}."
+            f"{_misspelt_hint(ignored, missing)}")
     headers = {f: cell_text(grid.value(header_index, j)) for f, j in columns.items()}
-    ignored = [cell_text(v) for j, v in enumerate(grid.rows[header_index])
-               if cell_text(v) and j not in columns.values()]
 
     first_data = max(header_index + 1, grid.part_start)  # rows before: another process's
     data = list(range(first_data, len(grid.rows)))

@@ -11,6 +11,7 @@ from typing import Optional
 from ..model import Anomaly, Company, Payment, RelanceError, Settings, Smtp
 from ..values import cell_text, fold, is_blank, is_yes, parse_client_type, parse_int, parse_rate
 from .grid import Grid
+from .typos import closest
 
 # folded key -> (section, attribute)
 _KEYS = {
@@ -212,18 +213,6 @@ def settings_warnings(settings: Settings, english_letters: bool = False) -> list
     return warnings
 
 
-def _closest(key: str, known: dict):
-    """The known key a typo most likely meant: similar letters, and the same first word
-    (`Délai de paiement` is the payment delay, not `Lien de paiement`)."""
-    import difflib
-
-    def score(candidate):
-        ratio = difflib.SequenceMatcher(None, key, candidate).ratio()
-        return ratio + (0.2 if candidate[:4] == key[:4] else 0)
-    best = max(known, key=score)
-    return known[best] if score(best) >= 0.8 else None
-
-
 def unknown_keys(grid: Optional[Grid]) -> list:
     """Keys of `Paramètres` the tool does not know: a typo would silently keep the default."""
     if grid is None:
@@ -234,7 +223,7 @@ def unknown_keys(grid: Optional[Grid]) -> list:
     for i in range(start, len(grid.rows)):
         raw = cell_text(grid.value(i, key_col))
         if raw and fold(raw) not in _KEYS:
-            close = _closest(fold(raw), known)
+            close = closest(fold(raw), known)
             hint = f" : vouliez-vous dire « {close} » ?" if close else ""
             anomalies.append(Anomaly(f"paramètre « {raw} » inconnu, ignoré{hint}",
                                      grid.location(i, key_col, "Paramètre")))
