@@ -336,6 +336,12 @@ def test_sheets_that_cannot_be_cut_safely_give_the_whole_read_answer(tmp_path):
     for change in (reorder, split_row, comment):
         book = rewrite_sheet(base, tmp_path / f"{change.__name__}.xlsx", change)
         assert assert_same(book)[0] == 0, change.__name__
+    # a comment is not cut at all: its `<row r=` is no row
+    import zipfile
+    from relance.reading.sheet_pieces import split_in_two
+    with zipfile.ZipFile(tmp_path / "comment.xlsx") as zf:
+        part = "xl/worksheets/sheet1.xml"
+        assert split_in_two(part, zf.read(part)) is None
     moved = rewrite_sheet(base, tmp_path / "moved.xlsx", lambda x: x, rename="xl/sheet1.xml")
     code, _, err = assert_same(moved)
     assert code == 0 and "Warning" not in err
@@ -499,8 +505,12 @@ def test_the_real_worker_gives_the_answer(tmp_path):
         "    raise SystemExit('the sheet was read whole')\n"
         "plain = json_scan.plain_scan_json(sys.argv[1], datetime.date(2026, 12, 1))\n"
         "json_scan.plain_scan_json = whole\n"
+        "from relance import forking\n"
+        "delivered, result = [], forking.Worker.result\n"
+        "forking.Worker.result = lambda self: delivered.append(result(self)) or delivered[-1]\n"
         "shared = json_scan.scan_json(sys.argv[1], datetime.date(2026, 12, 1))\n"
         "assert text(shared[0]) == text(plain[0]) and shared[1] == plain[1]\n"
+        "assert isinstance(delivered[0], json_scan._Half), delivered  # the forked child's\n"
         "print('ok', len(shared[1]))\n")
     import os
     from pathlib import Path
@@ -591,6 +601,24 @@ def test_a_table_whose_header_lies_below_the_first_rows(tmp_path):
     ws.add_table(Table(displayName="T", ref="A25:I85"))
     wb.save(tmp_path / "low.xlsx")
     answer = assert_shared(tmp_path / "low.xlsx")
+    assert '"invoice": "N0059"' in answer[0]
+
+
+def test_a_table_below_the_cut_does_not_give_the_second_half_the_first_half(tmp_path):
+    """A small table under the ledger (a summary) lies in the second half already: the
+    second process reads only the first rows as its head, not the first half again."""
+    from openpyxl.worksheet.table import Table
+    book = numbered_book(tmp_path / "summary.xlsx", filler(60, 0))
+    wb = openpyxl.load_workbook(book)
+    ws = wb.active
+    ws["A70"], ws["B70"], ws["A71"], ws["B71"] = "Poste", "Total", "Encours", 1234
+    ws.add_table(Table(displayName="Synthese", ref="A70:B71"))
+    wb.save(book)
+    from relance.reading.ahead import receivables_halves
+    first, second = receivables_halves(book, lambda size: True)
+    head_rows = second.xml[second.head[0]:second.head[1]].count(b"<row ")
+    assert head_rows == 20, head_rows  # the header is looked for in the first 20 rows only
+    answer = assert_shared(book)
     assert '"invoice": "N0059"' in answer[0]
 
 

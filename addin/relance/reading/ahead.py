@@ -40,7 +40,6 @@ def receivables_halves(path, wanted: Callable[[int], bool], inflated: Optional[t
     try:
         import zipfile
         from .fast_xlsx import sheet_tables
-        from .headers import HEADER_SCAN_ROWS
         from .sheet_pieces import split_in_two
         with zipfile.ZipFile(path) as zf:
             part = _receivables_part(zf)
@@ -50,8 +49,8 @@ def receivables_halves(path, wanted: Callable[[int], bool], inflated: Optional[t
             xml = inflated[1] if inflated is not None and inflated[0] == part else \
                 _inflate(zf, info)
             # every process reads the rows the header is looked in, down to a table's
-            head_rows = max([HEADER_SCAN_ROWS] + [t[1] for t in sheet_tables(zf, part, xml)])
-        return split_in_two(part, xml, head_rows) or ()
+            table_rows = [t[1] for t in sheet_tables(zf, part, xml)]
+        return split_in_two(part, xml, table_rows) or ()
     except Exception:  # noqa: BLE001 — reported by the normal read, if it matters
         return None
 

@@ -14,7 +14,7 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..parallelism import parallel_mode, scratch_file, usable_cores
 from .headers import HEADER_SCAN_ROWS
@@ -257,12 +257,13 @@ class SheetPart:
         return [self.xml[a:b] for a, b in runs] + [self.xml[self._end:]]
 
 
-def split_in_two(part: str, xml: bytes, head_rows: int = HEADER_SCAN_ROWS) -> Optional[tuple]:
+def split_in_two(part: str, xml: bytes, table_rows: Iterable[int] = ()) -> Optional[tuple]:
     """(SheetPart of the first half, SheetPart of the second) of a sheet's XML, cut at a row
     boundary in the middle; None when it cannot be cut safely (a prefixed namespace, a
     comment or CDATA section, a single row). The second part also has the sheet's first rows
     (all of the first part's, when the cut comes within them): those the header is looked
-    in, `head_rows` (more when an Excel table starts lower).
+    in, and down to the first row of each Excel table (`table_rows`) that starts above the
+    cut (a table lower down, a summary below the ledger, lies in the second part already).
 
     Rows without their number need no check: calamine places such a row after the row before
     it, and each run starts at the sheet's start or at the numbered row of the cut, so they
@@ -281,6 +282,7 @@ def split_in_two(part: str, xml: bytes, head_rows: int = HEADER_SCAN_ROWS) -> Op
     if number is None:
         return None
     cut_row = int(number.group(1))
+    head_rows = max([HEADER_SCAN_ROWS] + [t for t in table_rows if t < cut_row])
     # where the rows past those the header is looked in begin (every process reads those)
     head_end = cut
     for m in _ROW_NUMBER.finditer(xml, start, cut):
