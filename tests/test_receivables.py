@@ -177,10 +177,20 @@ def test_a_misspelt_header_is_named_as_the_likely_missing_column():
     with pytest.raises(RelanceError) as err:
         parse_receivables(g)
     message = str(err.value)
-    assert "L'en-tête « Echeanse » est-il la colonne « Échéance » ? Renommez-le « Échéance »." \
-        in message
-    assert "L'en-tête « Montant TCC » est-il la colonne « Montant TTC » ?" in message
-    assert "« Notes » est-il" not in message
+    assert "L'en-tête « Echeanse » désigne-t-il la colonne « Échéance » ? Si oui, renommez-le " \
+        "« Échéance »." in message
+    assert "L'en-tête « Montant TCC » désigne-t-il la colonne « Montant TTC » ?" in message
+    assert "« Notes » désigne-t-il" not in message
+
+
+@pytest.mark.parametrize("header", ["Montant HT", "Montant TVA", "Montant hors taxes",
+                                    "Montant H.T."])
+def test_a_pre_tax_or_tax_amount_is_never_offered_as_the_amount_due(header):
+    g = grid(["N° facture", "Client", "Échéance", header],
+             ["FA-1", "Dupont", "15/03/2026", "100"])
+    with pytest.raises(RelanceError) as err:
+        parse_receivables(g)
+    assert "Montant TTC" in str(err.value) and "désigne-t-il" not in str(err.value)
 
 
 def test_no_hint_when_no_header_is_close_to_the_missing_column():
@@ -188,7 +198,7 @@ def test_no_hint_when_no_header_is_close_to_the_missing_column():
              ["FA-1", "Dupont", "100", "", ""])
     with pytest.raises(RelanceError) as err:
         parse_receivables(g)
-    assert "Échéance" in str(err.value) and "est-il la colonne" not in str(err.value)
+    assert "Échéance" in str(err.value) and "désigne-t-il" not in str(err.value)
 
 
 def test_missing_amount_column_names_it():

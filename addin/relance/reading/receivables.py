@@ -70,17 +70,24 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
     return complete_receivables(survey, *read_rows(survey, 0, len(survey.indices)))
 
 
+# Headers close in spelling to a column looked for but naming another thing: a pre-tax or
+# tax amount is never the amount due (« Montant HT » is not a typo of « Montant TTC »).
+_OTHER_THING = re.compile(r"\b(ht|htva|hors\s+taxes?|tva|taxes?)\b")
+
+
 def _misspelt_hint(ignored: list, missing: list) -> str:
     """For each missing column, the unrecognised header that likely meant it (`Echeanse`,
-    `Montant TCC`): the user then knows which cell to correct."""
-    unknown, hints = list(ignored), []
+    `Montant TCC`), asked as a question: the user then knows which cell to look at."""
+    unknown = [h for h in ignored
+               if not _OTHER_THING.search(strip_accents(h).casefold().replace(".", ""))]
+    hints = []
     for f in missing:
         canonical_name, others = FIELDS[f]
         written = closest_written(unknown, (canonical_name, *others), fold)
         if written is not None:
             unknown.remove(written)
-            hints.append(f" L'en-tête « {written} » est-il la colonne « {canonical_name} » ? "
-                         f"Renommez-le « {canonical_name} ».")
+            hints.append(f" L'en-tête « {written} » désigne-t-il la colonne « {canonical_name} » "
+                         f"? Si oui, renommez-le « {canonical_name} ».")
     return "".join(hints)
 
 
