@@ -128,3 +128,30 @@ def test_any_output_that_cannot_be_written_is_told_in_french(tmp_path, args, whe
     err = proc.stderr.decode("ascii", "backslashreplace")
     assert proc.returncode == 1, err
     assert "Erreur : la sortie standard" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("where", ["closed pipe", "full"])
+def test_diagnostics_that_cannot_be_written_do_not_cost_the_json(tmp_path, where):
+    """`relance scan … --json 2>&1 >sortie.json | head -1` or `2>/dev/full`: the warnings are
+    lost, not the JSON, and the command's exit code is its own."""
+    import json
+    import os
+    import subprocess
+    import sys
+    if where == "full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    book = tmp_path / "export.csv"  # one good row, one bad: a warning on standard error
+    book.write_text("N° facture;Client;Échéance;Montant TTC\nF1;A;15/10/2026;100,00\n"
+                    "F2;B;15/10/2026;cent\n", encoding="utf-8")
+    out = tmp_path / "sortie.json"
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads the warnings
+    with open(out, "w") as stdout, (open("/dev/full", "w") if where == "full"
+                                    else os.fdopen(write_end, "w")) as stderr:
+        proc = subprocess.run([sys.executable, "-m", "relance", "scan", str(book), "--json",
+                               "--as-of", "2026-12-01"], stdout=stdout, stderr=stderr,
+                              timeout=120)
+    if where == "full":
+        os.close(write_end)
+    lines = json.loads(out.read_text(encoding="utf-8"))
+    assert proc.returncode == 0 and [ln["invoice"] for ln in lines] == ["F1"]

@@ -148,6 +148,38 @@ class _GuardedOutput:
         return getattr(self._stream, name)
 
 
+class _QuietDiagnostics:
+    """sys.stderr while the command runs: warnings, progress and summaries that cannot be
+    written (`2>&1 >sortie.json | head -1`, `2>/dev/full`) are dropped, and the command goes on
+    (its JSON on standard output, its letters, its workbook do not depend on them)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _silenced(self):
+        import os
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            self._silenced()
+            return len(text)
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except (OSError, ValueError):
+            self._silenced()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None) -> int:
     import os
     # a stream closed by the caller (`relance … >&-`): what would go there goes nowhere
@@ -156,10 +188,11 @@ def main(argv=None) -> int:
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")
     real, sys.stdout = sys.stdout, _GuardedOutput(sys.stdout)
+    real_err, sys.stderr = sys.stderr, _QuietDiagnostics(sys.stderr)
     try:
         return _main(argv)
     finally:
-        sys.stdout = real
+        sys.stdout, sys.stderr = real, real_err
 
 
 def _main(argv) -> int:
