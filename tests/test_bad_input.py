@@ -392,3 +392,42 @@ def test_cash_only_is_said_even_beside_another_missing_setting(tmp_path):
     book = make_book(tmp_path / "b.xlsx", [due_row("F1", amount=1500)], settings=settings)
     message = " ".join(run_cli("generate", book, "--as-of", AS_OF).stderr.split())
     assert "Ville" in message and "la loi les limite à 1 000 €" in message
+
+
+_DAMAGES = {
+    "tableau absent": lambda name, data: None if name.startswith("xl/tables/") else data,
+    "tableau illisible": lambda name, data: b"<notatable/>" if name.startswith("xl/tables/")
+    else data,
+    "plage du tableau illisible": lambda name, data: data.replace(b'ref="A1:E2"', b'ref="ZZ"')
+    if name.startswith("xl/tables/") else data,
+    "feuille tronquée": lambda name, data: data[:len(data) // 2]
+    if name == "xl/worksheets/sheet1.xml" else data,
+    "octets hors UTF-8": lambda name, data: data.replace(b"F1", b"\xff\xfe")
+    if name == "xl/worksheets/sheet1.xml" else data,
+}
+
+
+@pytest.mark.parametrize("reader", ["calamine", "openpyxl"])
+@pytest.mark.parametrize("damage", sorted(_DAMAGES))
+def test_a_damaged_workbook_is_told_in_french_by_either_reader(tmp_path, damage, reader):
+    """A part missing or cut short (a copy interrupted, a tool that wrote it wrong): the file
+    is named as unreadable, never an internal error, whichever reader reads it."""
+    import zipfile
+    from openpyxl.worksheet.table import Table
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(["N° facture", "Client", "Échéance", "Montant TTC", "Date 1ère relance"])
+    ws.append(["F1", "A", "2026-10-01", 100, "2026-10-20"])
+    ws.add_table(Table(displayName="T", ref="A1:E2"))
+    wb.save(tmp_path / "sain.xlsx")
+    damaged = tmp_path / "abime.xlsx"
+    with zipfile.ZipFile(tmp_path / "sain.xlsx") as zin, zipfile.ZipFile(damaged, "w") as zout:
+        for info in zin.infolist():
+            data = _DAMAGES[damage](info.filename, zin.read(info))
+            if data is not None:
+                zout.writestr(info, data)
+    proc = run_cli("scan", damaged, "--as-of", AS_OF, env={"RELANCE_READER": reader})
+    assert proc.returncode == 1, proc.stderr
+    assert "Erreur : abime.xlsx n'est pas un classeur Excel lisible (" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "interne" not in proc.stderr

@@ -356,16 +356,25 @@ def sheet_tables(zf: zipfile.ZipFile, part: str, sheet_xml) -> list:
         target = rels.get(rid)
         if not target:
             continue
-        text = zf.read(target).decode("utf-8", "replace")
-        head = re.search(r"<(?:\w+:)?table\b[^>]*>", text).group(0)
-        ref = re.search(r"""\bref=["']([^"']+)["']""", head).group(1)
+        try:
+            text = zf.read(target).decode("utf-8", "replace")
+        except KeyError:
+            raise zipfile.BadZipFile(f"le tableau {target} est introuvable") from None
+        head = re.search(r"<(?:\w+:)?table\b[^>]*>", text)
+        ref = re.search(r"""\bref=["']([^"']+)["']""", head.group(0)) if head else None
+        if ref is None:
+            raise zipfile.BadZipFile(f"le tableau {target} est illisible")
+        head, ref = head.group(0), ref.group(1)
         header_rows = re.search(r"""\bheaderRowCount=["'](\d+)["']""", head)
         if header_rows and header_rows.group(1) == "0":
             continue
         totals = re.search(r"""\btotalsRowCount=["'](\d+)["']""", head)
         display = re.search(r"""\bdisplayName=["']([^"']+)["']""", head) or \
             re.search(r"""\bname=["']([^"']+)["']""", head)
-        min_col, min_row, max_col, max_row = range_bounds(ref)
+        try:
+            min_col, min_row, max_col, max_row = range_bounds(ref)
+        except ValueError:
+            raise zipfile.BadZipFile(f"le tableau {target} est illisible") from None
         tables.append((min_col, min_row, max_col,
                        max_row - int(totals.group(1) if totals else 0),
                        _unescape(display.group(1)) if display else ""))

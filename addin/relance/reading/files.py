@@ -126,7 +126,9 @@ def _load_with_calamine(path: Path, defer_rows: bool = False, part=None) -> Work
         raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible : la feuille « {err} » "
                            f"y est déclarée mais son contenu est introuvable.") from None
     except (CalamineError, zipfile.BadZipFile, zlib.error, EOFError) as err:  # a damaged part
-        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
+        # calamine's XML errors say little (`t`: the element it stopped in)
+        what = f"XML endommagé ou tronqué : {err}" if type(err).__name__ == "XmlError" else err
+        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({what}).") from None
     except NeedsOpenpyxl:
         if part is not None:  # a part of a sheet is calamine's: the caller reads it whole
             raise
@@ -142,7 +144,10 @@ def _load_with_openpyxl(path: Path, defer_rows: bool = False) -> WorkbookData:
 
     try:
         wb = openpyxl.load_workbook(path, data_only=True, keep_links=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+    # a damaged part fails in openpyxl's parse of it: a truncated or badly encoded XML
+    # (SyntaxError, ValueError), a part missing (KeyError), an attribute of the wrong kind
+    except (InvalidFileException, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError,
+            TypeError, SyntaxError, OSError) as err:
         raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
     epoch = EXCEL_EPOCH_1904 if wb.epoch.year == 1904 else EXCEL_EPOCH_1900
 
