@@ -169,7 +169,7 @@ def _receivables_table(ws):
         if table.headerRowCount == 0:
             continue
         min_col, min_row, max_col, _ = range_bounds(table.ref)
-        header = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
+        header = _shown([ws.cell(min_row, c).value for c in range(min_col, max_col + 1)])
         if len(match_row(header)) >= 3:
             return table
     return None
@@ -186,9 +186,19 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
         name = ""
     rows, formats = [], []
     for cells in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col):
-        rows.append([c.value for c in cells])
+        rows.append(_shown([c.value for c in cells]))
         formats.append([c.number_format for c in cells])
     return Grid(ws.title, rows, min_row, min_col, formats, epoch, name)
+
+
+def _shown(values: list) -> list:
+    """Texts as Excel shows them: openpyxl leaves the `_xHHHH_` escapes Excel writes for some
+    characters (`_x000D_`, a carriage return; `_x005F_`, an underscore before `x0041_`),
+    which calamine decodes; both readers must read the same cell alike."""
+    if any(type(v) is str and "_x" in v for v in values):
+        from openpyxl.utils.escape import unescape
+        return [unescape(v) if type(v) is str and "_x" in v else v for v in values]
+    return values
 
 
 # --- CSV ---------------------------------------------------------------------------------
