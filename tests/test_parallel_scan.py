@@ -582,8 +582,27 @@ def test_a_number_less_row_ending_the_first_half_is_not_taken_for_totals(tmp_pat
             break
     else:
         pytest.fail("the cut does not settle")
-    answer = assert_shared(book, shared=False)
+    # the first half knows it does not end the sheet: its answer stands
+    answer = assert_shared(book)
     assert f"ligne {row} : ligne sans numéro de facture" in " ".join(answer[1])
+
+
+def test_a_number_less_row_ending_the_data_before_blank_rows_is_a_totals_row(tmp_path):
+    """The first half ends with a row of amounts without a number, and the second holds only
+    blank rows (formatted, empty): that row is the sheet's last, a totals row; the halves'
+    answer would call it a row without its number, so the sheet is read whole."""
+    from openpyxl.styles import Font
+    rows = filler(40, 0) + [[None, None, "Total", None, None, None, 4780, None, None]]
+    book = numbered_book(tmp_path / "t.xlsx", rows)
+    wb = openpyxl.load_workbook(book)
+    ws = wb.active
+    for r in range(50, 400):  # empty cells with a format: rows in the XML, nothing in them
+        for c in range(1, 10):
+            ws.cell(r, c).font = Font(bold=True)
+    wb.save(book)
+    assert cut_row(book) > 50  # the cut falls among the blank rows
+    answer = assert_shared(book, shared=False)
+    assert "sans numéro" not in " ".join(answer[1]) and '"invoice": "N0039"' in answer[0]
 
 
 def test_a_table_whose_header_lies_below_the_first_rows(tmp_path):

@@ -31,21 +31,21 @@ from .values import DAY_FIRST, MONTH_FIRST
 from .workbook_io import read
 
 
-def scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
+def scan_json(workbook: Path, as_of: date) -> tuple[list, tuple]:
     """(The JSON array of every invoice's line, in pieces to write one after the other: text,
     or UTF-8 bytes as the worker sent them; the run's anomalies)."""
     halves = _halves(Path(workbook))
     if halves is not None:
-        result = _scan_halves(Path(workbook), as_of, out, *halves)
+        result = _scan_halves(Path(workbook), as_of, *halves)
         if result is not None:
             return result
         del halves  # the sheet's XML: not kept while the sheet is read again
-    return plain_scan_json(workbook, as_of, out)
+    return plain_scan_json(workbook, as_of)
 
 
-def plain_scan_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
+def plain_scan_json(workbook: Path, as_of: date) -> tuple[list, tuple]:
     """The same answer, the sheet read whole by this process alone."""
-    data, _, _ = read(Path(workbook), as_of, out)
+    data, _, _ = read(Path(workbook), as_of)
     plan = plan_run(data.ledger, as_of)
     keep_until_exit(data, plan)
     return [lines_json(plan.lines)], plan.anomalies
@@ -66,13 +66,13 @@ def _halves(path: Path) -> Optional[tuple]:
     return halves if halves and forking.available() else None
 
 
-def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
-                 second: SheetPart) -> Optional[tuple[list, tuple]]:
+def _scan_halves(path: Path, as_of: date, first: SheetPart, second: SheetPart
+                 ) -> Optional[tuple[list, tuple]]:
     """The scan with the second half read by a worker; None when the halves do not give what
     one read gives for sure (or a half cannot be read: the sheet read whole says why)."""
     def worker_half(receive):
         try:
-            half = _Half.read(path, as_of, out, second)
+            half = _Half.read(path, as_of, second)
         except Exception:  # noqa: BLE001 — bad input, or a sheet this way cannot read
             return _UNREADABLE
         half.encode()
@@ -81,7 +81,7 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
 
     worker = forking.Worker(worker_half)
     try:
-        mine = _Half.read(path, as_of, out, first)
+        mine = _Half.read(path, as_of, first)
         worker.send(mine.due)  # the worker sends the lines of these clients too
         mine.encode()
         theirs = worker.result()
@@ -95,7 +95,7 @@ def _scan_halves(path: Path, as_of: date, out: Optional[Path], first: SheetPart,
         return None
     if theirs is None:  # the worker failed or could not start: this process reads that half
         try:
-            theirs = _Half.read(path, as_of, out, second)
+            theirs = _Half.read(path, as_of, second)
         except Exception:  # noqa: BLE001
             return None
         theirs.encode()
@@ -126,7 +126,7 @@ class _Half:
     month_first: bool
     date_evidence: dict  # order -> first text date found that reads only that way
     ambiguous_dates: bool  # a text date it read reads either way: the order decided it
-    last_positional: bool  # its last row taken for a totals row because it is the last
+    last_positional: bool  # its last row a totals row if it were the sheet's last
     has_rows: bool  # it holds non-blank rows of its own
     numbers: list  # the numbers of the invoices read…
     rows: list  # …and their sheet rows (for numbers on several rows)
@@ -136,8 +136,8 @@ class _Half:
     assembly: object = None  # kept in this process
 
     @classmethod
-    def read(cls, path: Path, as_of: date, out: Optional[Path], part: SheetPart) -> "_Half":
-        data, _, _ = read(path, as_of, out, defer_rows=True, part=part)
+    def read(cls, path: Path, as_of: date, part: SheetPart) -> "_Half":
+        data, _, _ = read(path, as_of, defer_rows=True, part=part)
         assembly = data.assembly
         survey = assembly.survey
         invoices, failed = read_rows(survey, 0, len(survey.indices))
@@ -173,14 +173,15 @@ class _Half:
         """Whether this first half and the second say together what one read would say: the
         same header; no text dates of both orders (an error to report); a half whose text
         dates read either way read in the order the whole sheet decides; no last row of the
-        first half taken for totals."""
+        first half that would be a totals row as the sheet's last, when it is (the second half
+        has no row of its own)."""
         evidence = {**theirs.date_evidence, **self.date_evidence}
         order = decide_date_order(evidence, self.month_first_setting)
         return (self.sheet == theirs.sheet
                 and not (DAY_FIRST in evidence and MONTH_FIRST in evidence)
                 and all(half.month_first == order or not half.ambiguous_dates
                         for half in (self, theirs))
-                and not (self.last_positional and theirs.has_rows))
+                and not (self.last_positional and not theirs.has_rows))
 
     def joined(self, theirs: "_Half", as_of: date) -> tuple[list, tuple]:
         """(The JSON pieces, the anomalies) of the whole sheet, as the plain path gives them."""

@@ -27,9 +27,10 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-# A sheet's XML from this size (about 20,000 rows) is shared out between two processes by
-# `relance scan --json`: below it, one process is quicker than two.
-SHARE_OUT_MIN_BYTES = 8_000_000
+# A sheet's XML from this size (about 20,000 rows) is parsed in pieces side by side
+# (sheet_pieces.py), or shared out between two processes by `relance scan --json`: below it,
+# one read is quick enough and one process quicker than two.
+LARGE_SHEET_BYTES = 8_000_000
 
 
 def share_out(xml_size: int) -> bool:
@@ -39,7 +40,7 @@ def share_out(xml_size: int) -> bool:
     mode = parallel_mode()
     if mode == "never" or not (sys.platform.startswith("linux") and hasattr(os, "fork")):
         return False
-    return mode == "always" or (xml_size >= SHARE_OUT_MIN_BYTES and usable_cores() > 1)
+    return mode == "always" or (xml_size >= LARGE_SHEET_BYTES and usable_cores() > 1)
 
 
 # Objects kept for the process's end, when the entry point ends the process right after the

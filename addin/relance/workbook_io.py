@@ -82,15 +82,15 @@ def with_csv_journal(ledger, root: Path):
     return ledger, journal_path
 
 
-def scan(workbook: Path, as_of: date, out: Optional[Path] = None) -> Plan:
-    data, _, _ = read(Path(workbook), as_of, out)
+def scan(workbook: Path, as_of: date) -> Plan:
+    data, _, _ = read(Path(workbook), as_of)
     with gc_paused():
         return plan_run(data.ledger, as_of)
 
 
-def scan_as_json(workbook: Path, as_of: date, out: Optional[Path] = None) -> tuple[list, tuple]:
+def scan_as_json(workbook: Path, as_of: date) -> tuple[list, tuple]:
     """`relance scan --json`: (the JSON array of the lines, in pieces, the anomalies), a large
     sheet shared out between two processes (RELANCE_PARALLEL: always, never, auto)."""
     from .json_scan import scan_json
     with gc_paused():
-        return scan_json(Path(workbook), as_of, out)
+        return scan_json(Path(workbook), as_of)

@@ -206,6 +206,7 @@ class CalamineBook:
             grid = Grid(name, rows, 1, 1, None, self.epoch)
         if self.part is not None and name == self._part_sheet_name():
             grid.part_start = max(0, self.part.own_from - grid.first_row)
+            grid.ends_sheet = self.part.own_until is None
         if buffers is not None:
             self._formats(buffers, grid)
         return grid

@@ -33,6 +33,9 @@ class Grid:
     # Index of the first row this process reads, the titles and header aside: the rows between
     # the header and it are another process's (a large sheet shared out, see json_scan.py)
     part_start: int = 0
+    # False for such a part that stops before the sheet's end: its last row is not the sheet's
+    # last (a row without its number there is no totals row for being last)
+    ends_sheet: bool = True
     # column index -> the one number format of every number in that column, where the reader
     # found them all alike (the usual column of numbers shown 000123): no entry per cell then
     column_format: dict = field(default_factory=dict)

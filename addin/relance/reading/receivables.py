@@ -59,7 +59,8 @@ class Survey:
     # What a part of a shared-out sheet (grid.part_start) needs to agree with the others on:
     # the first text date found that only reads day-first / month-first ({order: (Location,
     # text)}), whether some text date reads either way, and whether the last row was taken for
-    # a totals row because it is the last.
+    # a totals row because it is the last (in a part that stops before the sheet's end: would
+    # be, were it the sheet's last).
     date_evidence: dict = None
     ambiguous_dates: bool = False
     last_positional: bool = False
@@ -142,14 +143,17 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     dropped, positional = set(), False
     for p in suspects:
         i, number, row = non_blank[p], numbers[p], rows[non_blank[p]]
-        if _is_totals(row, number, i == last, columns, grid, i):
+        if _is_totals(row, number, i == last and grid.ends_sheet, columns, grid, i):
             dropped.add(p)
             positional = positional or (i == last and not _is_totals(row, number, False,
                                                                         columns, grid, i))
         elif not number:
             dropped.add(p)
-            if not (i == last and _is_totals(row, number, True, columns, grid, i)):
-                anomalies[i] = Anomaly("ligne sans numéro de facture, ignorée", grid.location(i))
+            anomalies[i] = Anomaly("ligne sans numéro de facture, ignorée", grid.location(i))
+            # a part that stops before the sheet's end: would its last row, were it the
+            # sheet's, be taken for totals?
+            positional = positional or (i == last and not grid.ends_sheet
+                                        and _is_totals(row, number, True, columns, grid, i))
     indices = [i for p, i in enumerate(non_blank) if p not in dropped] if dropped else non_blank
     numbers = [n for p, n in enumerate(numbers) if p not in dropped] if dropped else numbers
     notes = [Anomaly(f"colonnes non reconnues, ignorées : {_quote_list(ignored)} ; si l'une "

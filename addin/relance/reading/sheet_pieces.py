@@ -16,11 +16,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
-from ..parallelism import parallel_mode, scratch_file, usable_cores
+from ..parallelism import LARGE_SHEET_BYTES, parallel_mode, scratch_file, usable_cores
 from .headers import HEADER_SCAN_ROWS
 
-# Below this size (the sheet's XML, about 20,000 rows) one read is quick enough
-PIECES_MIN_BYTES = 8_000_000
 PIECE_MIN_BYTES = 4_000_000
 MAX_PIECES = 4  # on two cores, four pieces beat two: calamine slows down on long sheets
 
@@ -42,7 +40,7 @@ def piece_count(xml_size: int, cores: Optional[int] = None) -> int:
     if mode == "always":
         return 2
     cores = cores or usable_cores()
-    if xml_size < PIECES_MIN_BYTES:
+    if xml_size < LARGE_SHEET_BYTES:
         return 1
     if cores < 2:
         return 1
@@ -166,16 +164,6 @@ class Pieces:
 
 class PiecesDisagree(ValueError):
     """The pieces overlap: the sheet's rows are not in order. It is read whole instead."""
-
-
-def read_pieces(open_piece: Callable, pieces: list, name: str) -> list:
-    """calamine's values of the whole sheet from A1 (as `to_python(skip_empty_area=False)`
-    gives them), from its pieces parsed side by side."""
-    parsed = Pieces(open_piece, pieces, name)
-    try:
-        return join_pieces(parsed.sheets())
-    finally:
-        parsed.close()
 
 
 def empty_to_none(values: list) -> list:
