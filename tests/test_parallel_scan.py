@@ -760,3 +760,23 @@ def test_a_second_half_with_bad_input_is_not_read_twice(tmp_path, monkeypatch):
         lambda cls, *args: reads.append(args[-1].own_from) or real_read(cls, *args)))
     answer = assert_shared(book, shared=False)
     assert "mélangent deux ordres" in answer and len(reads) == 2 and reads[0] != reads[1]
+
+
+def test_a_workbook_saved_during_the_scan_is_read_again_whole(tmp_path, monkeypatch):
+    """Each half opens the file again for its shared strings and settings: when the file
+    changed meanwhile (Excel saved it), the halves' answer could mix two versions; the sheet
+    is read again, whole, from the file as it now is."""
+    from relance import json_scan
+    book = numbered_book(tmp_path / "b.xlsx", filler(40, 0))
+    saved = numbered_book(tmp_path / "saved.xlsx", filler(40, 500))
+    real = json_scan._scan_halves
+
+    def saved_meanwhile(*args):
+        result = real(*args)
+        shutil.copy(saved, book)  # Excel saves while the halves are read
+        return result
+
+    monkeypatch.setattr(json_scan, "_scan_halves", saved_meanwhile)
+    answer, used = shared_out_scan(book, AS_OF)
+    assert not used and answer == whole_scan(saved, AS_OF)
+    assert '"invoice": "N0500"' in answer[0]

@@ -34,10 +34,13 @@ from .workbook_io import read
 def scan_json(workbook: Path, as_of: date) -> tuple[list, tuple]:
     """(The JSON array of every invoice's line, in pieces to write one after the other: text,
     or UTF-8 bytes as the worker sent them; the run's anomalies)."""
+    # Each half opens the file again (shared strings, styles, settings): a save by Excel
+    # meanwhile would mix two versions, so the halves' answer holds only for an unchanged file
+    stamp = ahead.file_stamp(workbook)
     halves = _halves(Path(workbook))
     if halves is not None:
         result = _scan_halves(Path(workbook), as_of, *halves)
-        if result is not None:
+        if result is not None and ahead.file_stamp(workbook) == stamp:
             return result
         del halves  # the sheet's XML: not kept while the sheet is read again
     return plain_scan_json(workbook, as_of)
