@@ -619,11 +619,11 @@ def test_equal_but_different_client_cells_keep_their_own_text():
     assert invoices[0].client == invoices[2].client
 
 
-def test_negative_zero_amounts_keep_their_balance_sign():
+def test_negative_zero_amounts_read_as_zero():
     from relance.stages import balance_on
     g = grid(HEADERS + ["Montant réglé"], ["F1", "A", "15/03/2026", -0.0, -0.0])
     (inv,) = parse_receivables(g).invoices
-    assert str(balance_on(inv, date(2026, 12, 1))) == "-0.00"
+    assert str(balance_on(inv, date(2026, 12, 1))) == "0.00"
 
 
 def test_invoice_numbers_in_bulk_read_as_one_by_one():
@@ -644,3 +644,12 @@ def test_invoice_numbers_in_bulk_read_as_one_by_one():
         assert invoice_numbers(vals, fmts) == [invoice_number(v, f) for v, f in pairs]
 
     check()
+
+
+def test_a_balance_left_by_a_formula_near_zero_is_zero_not_minus_zero():
+    g = grid(["N° facture", "Client", "Échéance", "Montant TTC", "Montant réglé", "Reste dû"],
+             ["FA-1", "Dupont", "15/03/2026", 100.1, 100.1, -2.27e-13],
+             ["FA-2", "Durand", "15/03/2026", 50.0, "-", 50.0])
+    first, second = parse_receivables(g).invoices
+    assert str(first.balance_cell) == "0.00" and not first.balance_cell.is_signed()
+    assert second.paid == 0 and second.balance_cell == Decimal("50.00")

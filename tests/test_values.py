@@ -133,7 +133,7 @@ def test_parse_amount(value, expected):
     assert result.as_tuple().exponent == -2  # always to the cent
 
 
-@pytest.mark.parametrize("value", ["douze euros", "N/A", "?", "12,5,3.2.1x", "€", "-", "abc€"])
+@pytest.mark.parametrize("value", ["douze euros", "N/A", "?", "12,5,3.2.1x", "€", "--", "abc€"])
 def test_parse_amount_garbage_raises(value):
     with pytest.raises(ValueError):
         parse_amount(value)
@@ -259,3 +259,24 @@ def test_parse_client_type_unknown_raises():
 ])
 def test_parse_language(value, expected):
     assert parse_language(value) == expected
+
+
+@pytest.mark.parametrize("value", [-2.27e-13, -0.0, "-0,00", Decimal("-0.001"), "(0,00)"])
+def test_an_amount_that_rounds_to_zero_is_never_minus_zero(value):
+    """A formula's residue (-2.27e-13) is 0,00 €, never « -0,00 € » nor -0.0 in JSON."""
+    from relance.values import parse_amount
+    amount = parse_amount(value)
+    assert amount == 0 and not amount.is_signed() and str(amount) == "0.00"
+
+
+@pytest.mark.parametrize("text", ["-", " -   € ", "\u2013", "- €"])
+def test_a_dash_is_zero_as_french_accounting_formats_show_it(text):
+    from relance.values import parse_amount
+    assert parse_amount(text) == Decimal("0.00")
+
+
+def test_a_duration_reads_as_excel_shows_it():
+    from datetime import timedelta
+    from relance.values import cell_text
+    assert cell_text(timedelta(days=1234, hours=12)) == "29628:00"
+    assert cell_text(timedelta(minutes=-90)) == "-1:30"

@@ -30,7 +30,8 @@ AMOUNT_LIMIT = 10 ** 15  # no invoice is that large: a cell holding more is a ty
 
 
 def to_cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    """To the cent; never « -0,00 » (a formula's residue, -2.27e-13, rounds to zero)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP) + 0
 
 
 def strip_accents(text: str) -> str:
@@ -141,6 +142,7 @@ def parse_response(value, month_first: bool = False, epoch: date = EXCEL_EPOCH_1
 
 _CURRENCY = re.compile(r"(€|eur(?:os?)?|\$|usd|£|gbp|ttc|ht)", re.IGNORECASE)
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009'’]")
+_DASHES = ("-", "\u2212", "\u2013", "\u2014")
 
 
 def parse_amount(value) -> Decimal | None:
@@ -171,6 +173,8 @@ def parse_decimal(value) -> Decimal | None:
         raise ValueError("date au lieu d'un montant")
     text = _CURRENCY.sub("", str(value))
     text = _SPACES.sub("", text)
+    if text in _DASHES:  # zero as French accounting formats show it (` -   € `)
+        return Decimal(0)
     negative = False
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1]
@@ -295,6 +299,10 @@ def cell_text(value) -> str:
         value = value.date()
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
+    if isinstance(value, timedelta):  # a duration ([h]:mm), as Excel shows it
+        minutes = round(value.total_seconds() / 60)
+        hours, minutes = divmod(abs(minutes), 60)
+        return f"{'-' if value < timedelta(0) else ''}{hours}:{minutes:02d}"
     return str(value).strip()
 
 

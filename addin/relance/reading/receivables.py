@@ -410,6 +410,8 @@ class _RowReader:
             values = [None if v is None else Decimal(repr(v)).quantize(CENT, ROUND_HALF_UP)
                       if type(v) is float and -AMOUNT_LIMIT < v < AMOUNT_LIMIT
                       else _other_amount(v) for v in column(f)]
+            if _ZERO in values:  # never -0.00 (a formula's residue, -2.27e-13)
+                values = [v + 0 if type(v) is Decimal and v.is_zero() else v for v in values]
             for position in _bad(values):
                 note(position, f, values[position])
             amounts[f] = values
@@ -521,6 +523,8 @@ class _RowReader:
             language=parse_language(row[j_language] if j_language is not None
                                     and j_language < width else None), client_type=kind)
 
+
+_ZERO = Decimal(0)
 
 # read_all builds invoices as plain tuples in this order (a named tuple's __new__ is slow)
 _INVOICE_FIELDS = ("number", "client", "due_date", "amount", "invoice_date", "paid",
