@@ -431,3 +431,19 @@ def test_a_damaged_workbook_is_told_in_french_by_either_reader(tmp_path, damage,
     assert proc.returncode == 1, proc.stderr
     assert "Erreur : abime.xlsx n'est pas un classeur Excel lisible (" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and "interne" not in proc.stderr
+
+
+def test_a_damaged_office_file_is_told_in_french(tmp_path):
+    """An OLE header on a damaged body (a .xls or an encrypted workbook cut short): named
+    damaged, not an internal error, and no read ahead started on it (calamine may panic)."""
+    import random
+    from relance.reading import ahead
+    from relance.reading.files import OLE_MAGIC
+    damaged = tmp_path / "abime.xlsx"
+    damaged.write_bytes(OLE_MAGIC + random.Random(4).randbytes(3000))
+    proc = run_cli("scan", damaged, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "Erreur : abime.xlsx est un fichier Office endommagé" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "panicked" not in proc.stderr
+    ahead.start(damaged)
+    assert ahead.take(damaged) is None and not ahead._pending

@@ -27,6 +27,17 @@ def _stamp(real: str) -> Optional[tuple]:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
+def _is_zip(real: str) -> bool:
+    """Whether the file starts as a workbook does (a zip): anything else (a workbook under a
+    password, an old .xls, a damaged file) is for the normal read to name, calamine may even
+    panic on it."""
+    try:
+        with open(real, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
 def _receivables_part(zf) -> Optional[str]:
     """The part of the workbook's `Créances` sheet (case and accents aside), or None."""
     from ..values import fold
@@ -107,7 +118,7 @@ def start(path, share_out: Optional[Callable[[int], bool]] = None) -> None:
     report."""
     real = os.path.realpath(path)
     stamp = _stamp(real)
-    if stamp is None or real in _pending:
+    if stamp is None or real in _pending or not _is_zip(real):
         return
     box = {}
 
@@ -132,7 +143,7 @@ def start(path, share_out: Optional[Callable[[int], bool]] = None) -> None:
             name = next((n for n in book.sheetnames if fold(n) == fold(RECEIVABLES_SHEET)), None)
             if name is not None:
                 book.parse(name, inflated.get(book.parts.get(name)))
-        except Exception:  # noqa: BLE001 — reported by the normal read, if it matters
+        except BaseException:  # noqa: BLE001 — a panic of calamine too; the normal read reports
             book = box.pop("book", None)
             if book is not None:
                 book.close()

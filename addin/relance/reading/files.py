@@ -71,7 +71,12 @@ def check_spreadsheet(path: Path) -> None:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head == OLE_MAGIC:
-        if _is_encrypted(path):
+        encrypted = _is_encrypted(path)
+        if encrypted is None:
+            raise RelanceError(
+                f"{path.name} est un fichier Office endommagé (ni un classeur .xlsx ni un .xls "
+                f"lisible) : Relance ne peut pas le lire. Reprenez-en une copie saine.")
+        if encrypted:
             raise RelanceError(
                 f"Le classeur {path.name} est protégé par un mot de passe : Relance ne peut pas le "
                 f"lire. Enregistrez-en une copie sans mot de passe (Fichier > Informations > "
@@ -87,13 +92,15 @@ def check_spreadsheet(path: Path) -> None:
                            f"CSV : Relance ne peut pas le lire.")
 
 
-def _is_encrypted(path: Path) -> bool:
+def _is_encrypted(path: Path) -> Optional[bool]:
+    """Whether an Office (OLE) file is a workbook under a password; None when it is damaged
+    (olefile stops on it)."""
     import olefile
     try:
         with olefile.OleFileIO(str(path)) as ole:
             return ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage")
-    except OSError:
-        return False
+    except (OSError, ValueError, EOFError, IndexError, KeyError):
+        return None
 
 
 def _load_xlsx(path: Path, defer_rows: bool = False, part=None) -> WorkbookData:
