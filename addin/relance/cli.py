@@ -271,22 +271,40 @@ def _anomaly_json(a) -> dict:
 
 # --- scan --------------------------------------------------------------------------------
 
+def _utf8_output() -> bool:
+    return codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8"
+
+
+def ascii_json(text: str) -> str:
+    """JSON text with every character beyond ASCII as its `\\uXXXX` escape (two for those
+    beyond the first plane), as `json.dumps` writes it by default: the same JSON, which any
+    output encoding can carry (a Windows console, PYTHONIOENCODING=ascii)."""
+    import re
+
+    def escape(m):
+        code = ord(m.group())
+        if code > 0xFFFF:
+            code -= 0x10000
+            return "\\u%04x\\u%04x" % (0xD800 | (code >> 10), 0xDC00 | (code & 0x3FF))
+        return "\\u%04x" % code
+    return re.sub(r"[^\x00-\x7f]", escape, text)
+
+
 def _scan(args, as_of: date) -> int:
     if args.json:
         pieces, anomalies = scan_as_json(args.workbook, as_of)
         _report_anomalies(args, anomalies)
         with _standard_output():
-            if codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8" \
-                    and hasattr(sys.stdout, "buffer"):
+            if _utf8_output() and hasattr(sys.stdout, "buffer"):
                 for piece in pieces:
                     if isinstance(piece, bytes):  # UTF-8 from the worker, written as it is
                         sys.stdout.flush()
                         sys.stdout.buffer.write(piece)
                     else:
                         sys.stdout.write(piece)
-            else:  # one write, as the plain path: a character the encoding lacks stops it all
-                sys.stdout.write("".join(p.decode("utf-8") if isinstance(p, bytes) else p
-                                         for p in pieces))
+            else:  # another encoding: every character written as JSON's \u escape
+                sys.stdout.write(ascii_json("".join(p.decode("utf-8") if isinstance(p, bytes)
+                                                    else p for p in pieces)))
             sys.stdout.write("\n")
         return 0
     plan = scan(args.workbook, as_of)
@@ -323,7 +341,8 @@ def _generate(args, as_of: date) -> int:
         if progress:
             progress.close()
     if args.json:
-        text = json.dumps(_result_json(result), ensure_ascii=False, indent=1) + "\n"
+        text = json.dumps(_result_json(result), ensure_ascii=not _utf8_output(),
+                          indent=1) + "\n"
         try:  # one write: an encoding that lacks a character stops it before it starts
             with _standard_output():
                 sys.stdout.write(text)
