@@ -380,3 +380,23 @@ def test_macos_writes_nothing_when_the_user_declines(sample):
     book = remote_book(sample)
     run_button(book, FakeExcel(answer=False), sample, SAMPLE_DATE, macos=True)
     assert book.json()["actions"] == []
+
+
+def test_rows_typed_under_the_table_are_pointed_out_not_read(sample):
+    """Invoices typed under the Excel table, which did not grow to take them: the summary
+    says so, as the command line does, and they get no letter."""
+    wb = openpyxl.load_workbook(sample)
+    ws = wb["Créances"]
+    last = openpyxl.utils.cell.range_boundaries(ws.tables["Creances"].ref)[3]
+    for row, number in ((last + 2, "FA-HORS-1"), (last + 3, "FA-HORS-2")):
+        ws.cell(row, 1, number)
+        ws.cell(row, 2, "Client hors tableau")
+        ws.cell(row, 15, 120.0)  # Montant TTC
+    wb.save(sample)
+    excel_ui = FakeExcel()
+    result = run_button(remote_book(sample), excel_ui, sample, SAMPLE_DATE)
+    assert result.error == "" and {n for o in result.letters for n in o.letter.numbers} == CLAIMED
+    said = " ".join(map(str, excel_ui.messages + excel_ui.questions))
+    assert (f"feuille « Créances », ligne {last + 2} : 2 factures (jusqu'à la ligne "
+            f"{last + 3}) sous le tableau Excel « Creances », qui s'arrête à la ligne {last}") \
+        in said, said

@@ -234,3 +234,30 @@ def test_both_readers_decode_the_escapes_excel_writes_in_texts(tmp_path):
     lines = json.loads(fast[1])
     assert [(ln["invoice"], ln["client"]) for ln in lines] == [
         ("F_x0041_", "Dupont\n et fils"), ("F2", "Café")]  # a line break, as typed
+
+
+def test_rows_typed_under_the_table_are_pointed_out_by_both_readers(tmp_path):
+    """Invoices typed under the Excel table (it did not grow): not read, and said so, with
+    the rows, by either reader; a note, a sum or a totals row under it is no invoice."""
+    import json
+    import openpyxl
+    from datetime import date
+    from openpyxl.worksheet.table import Table
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Créances"
+    ws.append(["N° facture", "Client", "Échéance", "Montant TTC", "Date 1ère relance"])
+    ws.append(["F1", "A", date(2026, 9, 1), 100, date(2026, 10, 1)])
+    ws.append(["F2", "B", date(2026, 9, 1), 50, date(2026, 10, 1)])
+    ws.add_table(Table(displayName="Suivi", ref="A1:E3"))
+    ws["A5"], ws["B5"], ws["D5"], ws["A9"], ws["D9"] = "F3", "C", 80, "F4", 20
+    ws["A7"] = "   "  # blank
+    ws["A10"] = "note : à revoir"  # a note, no amount
+    ws["D11"], ws["A12"], ws["D12"] = 250, "Total", 250  # a sum under the table, a totals row
+    ws["H6"] = "note hors des colonnes du tableau"
+    wb.save(tmp_path / "sous.xlsx")
+    fast, slow = (scan_with(r, tmp_path / "sous.xlsx") for r in ("calamine", "openpyxl"))
+    assert fast[0] == 0 and fast == slow, (fast, slow)
+    assert [ln["invoice"] for ln in json.loads(fast[1])] == ["F1", "F2"]
+    assert "feuille « Créances », ligne 5 : 2 factures (jusqu'à la ligne 9) sous le " \
+        "tableau Excel « Suivi », qui s'arrête à la ligne 3" in " ".join(fast[2].split())

@@ -112,7 +112,13 @@ class BookIO:
                 rows = self.values(rng)
                 if table.show_totals:
                     rows = rows[:-1]
-                return Grid(name, rows, rng.row, rng.column, table=table.name)
+                grid = Grid(name, rows, rng.row, rng.column, table=table.name)
+                # rows typed under the table, not part of it: one read more, to tell the user
+                last, used_last = rng.last_cell.row, sheet.used_range.last_cell.row
+                if used_last > last:
+                    grid.below_table = last, self.values(sheet.range(
+                        (last + 1, rng.column), (used_last, rng.last_cell.column)))
+                return grid
         used = sheet.used_range
         return Grid(name, self.values(used), used.row, used.column)
 

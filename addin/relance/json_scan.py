@@ -125,7 +125,8 @@ class _Half:
     skipped: dict  # grid row index -> Anomaly: rows without an invoice number
     anomalies: list  # lines whose stage could not be decided
     due: set  # keys of the clients with a second_due invoice here
-    sheet: tuple  # where the receivables are: header row, columns, first row and column, table
+    sheet: tuple  # where the receivables are: header row, columns, first row and column, table,
+    # invoices under the table (each half sees its own: the halves then disagree)
     month_first: bool
     date_evidence: dict  # order -> first text date found that reads only that way
     ambiguous_dates: bool  # a text date it read reads either way: the order decided it
@@ -154,7 +155,7 @@ class _Half:
             json="", failed=failed, skipped=survey.skipped, anomalies=anomalies,
             due={key for key, ln in zip(keys, lines) if ln.stage is Stage.SECOND_DUE},
             sheet=(survey.header_index, survey.columns, grid.first_row, grid.first_col,
-                   grid.table),
+                   grid.table, survey.below_table),
             month_first=survey.month_first, date_evidence=dict(survey.date_evidence),
             ambiguous_dates=survey.ambiguous_dates, last_positional=survey.last_positional,
             has_rows=survey.last_index >= first_data, numbers=[inv.number for inv in invoices],

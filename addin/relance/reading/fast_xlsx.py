@@ -198,10 +198,12 @@ class CalamineBook:
             self._errors(buffers, rows)
         table = self._table(name, rows, buffers[-1]) if use_table and buffers else None
         if table is not None:
-            min_col, min_row, max_col, max_row, table_name = table
+            min_col, min_row, max_col, max_row, table_name, ref_last = table
             block = [(r + [None] * max_col)[min_col - 1:max_col]
                      for r in (rows + [[]] * max_row)[min_row - 1:max_row]]
             grid = Grid(name, block, min_row, min_col, None, self.epoch, table_name)
+            if len(rows) > ref_last:
+                grid.below_table = ref_last, [r[min_col - 1:max_col] for r in rows[ref_last:]]
         else:
             grid = Grid(name, rows, 1, 1, None, self.epoch)
         if self.part is not None and name == self._part_sheet_name():
@@ -219,11 +221,11 @@ class CalamineBook:
     def _table(self, name: str, rows: list, sheet_xml) -> Optional[tuple]:
         """The sheet's table whose header names receivables columns (as the openpyxl reader).
         `sheet_xml`: the sheet's XML, or at least its end (from its `</sheetData>`)."""
-        for min_col, min_row, max_col, max_row, table_name in sheet_tables(
-                self.zip, self.parts[name], sheet_xml):
+        for table in sheet_tables(self.zip, self.parts[name], sheet_xml):
+            min_col, min_row, max_col = table[:3]
             header = (rows[min_row - 1] if min_row - 1 < len(rows) else [])[min_col - 1:max_col]
             if len(match_row(header)) >= 3:
-                return min_col, min_row, max_col, max_row, table_name
+                return table
         return None
 
     @staticmethod
@@ -347,7 +349,7 @@ def _cell_region(xml: bytes) -> tuple:
 
 def sheet_tables(zf: zipfile.ZipFile, part: str, sheet_xml) -> list:
     """The Excel tables (ListObjects) of the sheet stored at `part`, those with a header row:
-    [(min_col, min_row, max_col, last row above the totals row, name)]. `sheet_xml`: the
+    [(min_col, min_row, max_col, last row above the totals row, name, last row)]. `sheet_xml`: the
     sheet's XML, or at least its end (from its `</sheetData>`), where tableParts are."""
     rels = relationships(zf, part)
     tail = sheet_xml[sheet_xml.rfind(b"</sheetData>"):]
@@ -378,7 +380,7 @@ def sheet_tables(zf: zipfile.ZipFile, part: str, sheet_xml) -> list:
             raise zipfile.BadZipFile(f"le tableau {target} est illisible") from None
         tables.append((min_col, min_row, max_col,
                        max_row - int(totals.group(1) if totals else 0),
-                       _unescape(display.group(1)) if display else ""))
+                       _unescape(display.group(1)) if display else "", max_row))
     return tables
 
 

@@ -184,10 +184,15 @@ def _receivables_table(ws):
 
 def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
     table = _receivables_table(ws) if use_table else None
+    below = None
     if table is not None:
-        min_col, min_row, max_col, max_row = range_bounds(table.ref)
-        max_row -= table.totalsRowCount or 0
+        min_col, min_row, max_col, ref_last = range_bounds(table.ref)
+        max_row = ref_last - (table.totalsRowCount or 0)
         name = table.displayName or table.name
+        if ws.max_row > ref_last:
+            below = ref_last, [_shown(list(r)) for r in ws.iter_rows(
+                min_row=ref_last + 1, max_row=ws.max_row, min_col=min_col, max_col=max_col,
+                values_only=True)]
     else:
         min_col, min_row, max_col, max_row = 1, 1, ws.max_column, ws.max_row
         name = ""
@@ -195,7 +200,9 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
     for cells in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col):
         rows.append(_shown([c.value for c in cells]))
         formats.append([c.number_format for c in cells])
-    return Grid(ws.title, rows, min_row, min_col, formats, epoch, name)
+    grid = Grid(ws.title, rows, min_row, min_col, formats, epoch, name)
+    grid.below_table = below
+    return grid
 
 
 def _shown(values: list) -> list:

@@ -36,6 +36,10 @@ class Grid:
     # False for such a part that stops before the sheet's end: its last row is not the sheet's
     # last (a row without its number there is no totals row for being last)
     ends_sheet: bool = True
+    # Under the Excel table read: (the table's last sheet row, the rows under it as lists of
+    # the values in its columns). Not invoices of the ledger, but the survey tells the user of
+    # those that look like invoices (typed under a table that did not grow to take them)
+    below_table: Optional[tuple] = None
     # column index -> the one number format of every number in that column, where the reader
     # found them all alike (the usual column of numbers shown 000123): no entry per cell then
     column_format: dict = field(default_factory=dict)

@@ -64,6 +64,7 @@ class Survey:
     date_evidence: dict = None
     ambiguous_dates: bool = False
     last_positional: bool = False
+    below_table: Optional[tuple] = None  # invoices typed under the Excel table (invoices_below)
 
 
 def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivables:
@@ -74,6 +75,33 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
 # Headers close in spelling to a column looked for but naming another thing: a pre-tax or
 # tax amount is never the amount due (« Montant HT » is not a typo of « Montant TTC »).
 _OTHER_THING = re.compile(r"\b(ht|htva|hors\s+taxes?|tva|taxes?)\b")
+
+
+def invoices_below(grid: Grid, columns: dict) -> Optional[tuple]:
+    """(The table's last row, first, last, how many) of the rows under the Excel table that
+    look like invoices, an invoice number and an amount (not a note, not a sum under the
+    table, not a totals row); None when there is none."""
+    if not grid.below_table:
+        return None
+    end, rows = grid.below_table
+    number_col = columns["invoice"]
+    amount_cols = [columns[f] for f in ("amount", "balance") if f in columns]
+    found = [end + 1 + k for k, row in enumerate(rows)
+             if cell_text(row[number_col] if number_col < len(row) else None)
+             and not _says_total(row[number_col])
+             and any(j < len(row) and not is_blank(row[j]) for j in amount_cols)]
+    return (end, found[0], found[-1], len(found)) if found else None
+
+
+def _below_table_note(grid: Grid, below: tuple) -> Anomaly:
+    """Invoices typed under the Excel table: Excel did not take them in (a table grows only
+    when one types right under its last row), so they are not read."""
+    end, first, last, count = below
+    rows = "1 facture" if count == 1 else f"{count} factures (jusqu'à la ligne {last})"
+    return Anomaly(
+        f"{rows} sous le tableau Excel « {grid.table} », qui s'arrête à la ligne {end} : hors "
+        f"du tableau, elles ne sont pas lues. Agrandissez le tableau pour les y inclure "
+        f"(Création de tableau > Redimensionner le tableau).", Location(grid.sheet, first))
 
 
 def _misspelt_hint(ignored: list, missing: list) -> str:
@@ -160,9 +188,12 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
                      f"tient un champ connu (montant réglé, date de relance…), renommez-la "
                      f"(en-têtes admis : voir le README)", grid.location(header_index))] \
         if ignored else []
+    below = invoices_below(grid, columns)
+    if below:
+        notes.append(_below_table_note(grid, below))
     return Survey(grid, header_index, columns, month_first, last, indices, numbers, anomalies,
                   notes, _RowReader(grid, columns, headers, month_first), evidence, ambiguous,
-                  positional)
+                  positional, below)
 
 
 def read_rows(survey: Survey, start: int, stop: int) -> tuple[list, dict]:
