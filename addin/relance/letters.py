@@ -215,9 +215,10 @@ def client_warnings(letter: Letter, rows: list) -> list:
     if missing and not (letter.client.address.strip() and letter.client.country.strip()):
         texts.append("adresse postale incomplète (" + ", ".join(missing) + ") : complétez-la "
                      "avant de poster la lettre")
+    firsts = _first_rows(rows)
     for attr, label in _CONFLICTS:
         seen = {}
-        for inv in rows:
+        for inv in firsts:
             value = getattr(inv.client, attr).strip()
             if value and value.casefold() not in seen:
                 seen[value.casefold()] = inv.row
@@ -228,10 +229,21 @@ def client_warnings(letter: Letter, rows: list) -> list:
     return texts
 
 
+def _first_rows(rows: list) -> list:
+    """The first row of each client object among `rows`, in their order: rows read alike
+    share their client object (the readers build one per distinct set of cells), so its
+    first row says what all of them say, and a client of 50 rows is looked at once."""
+    first_of = {}
+    for inv in rows:
+        first_of.setdefault(id(inv.client), inv)
+    return list(first_of.values())
+
+
 def merged_client(rows: list) -> Client:
     """One client from all its rows: each field from the first row where it is filled."""
+    rows = _first_rows(rows) if len(rows) > 1 else rows
     if len(rows) == 1 and rows[0].client.language in ("fr", "en"):
-        return rows[0].client  # the usual letter, of one invoice: that row's client as it is
+        return rows[0].client  # the usual letter: that row's client as it is
     values = {}
     for f in fields(Client):
         for inv in rows:
