@@ -794,3 +794,27 @@ def test_a_workbook_saved_during_the_scan_is_read_again_whole(tmp_path, monkeypa
     answer, used = shared_out_scan(book, AS_OF)
     assert not used and answer == whole_scan(saved, AS_OF)
     assert '"invoice": "N0500"' in answer[0]
+
+
+def test_lines_travel_packed_and_arrive_as_they_left(tmp_path):
+    """The worker's lines go with their amounts as text (a Decimal pickles slowly): on
+    arrival every field is what it was, of the same type, amounts to the same digits."""
+    import typing
+    from decimal import Decimal
+    from relance import json_scan
+    from relance.letters import classify
+    from relance.model import Invoice
+    from relance.workbook_io import read
+    decimals = {name for name, kind in typing.get_type_hints(Invoice).items()
+                if "Decimal" in str(kind)}
+    assert {Invoice._fields[k] for k in json_scan._DECIMAL_FIELDS} == decimals
+    lines = []
+    for book in (SAMPLE, build_mixed(tmp_path / "mixed.xlsx")):
+        data, _, _ = read(book, AS_OF)
+        lines += classify(data.ledger, AS_OF)[0]
+    assert {type(ln.invoice.paid) for ln in lines} >= {Decimal, type(None)}
+    arrived = json_scan._unpacked(pickle.loads(pickle.dumps(json_scan._packed(lines))))
+    assert arrived == lines
+    for was, now in zip(lines, arrived):
+        for a, b in zip([*was.invoice, *was[1:]], [*now.invoice, *now[1:]]):
+            assert type(a) is type(b) and str(a) == str(b), (a, b)
