@@ -653,3 +653,15 @@ def test_a_balance_left_by_a_formula_near_zero_is_zero_not_minus_zero():
     first, second = parse_receivables(g).invoices
     assert str(first.balance_cell) == "0.00" and not first.balance_cell.is_signed()
     assert second.paid == 0 and second.balance_cell == Decimal("50.00")
+
+
+def test_the_header_row_repeated_lower_down_is_skipped_without_a_word():
+    """Exports repeat the header on each printed page: those rows are no invoices and no
+    « date illisible : valeur « Échéance » » either."""
+    header = ["N° facture", "Client", "Échéance", "Montant TTC"]
+    g = grid(header, ["FA-1", "Dupont", "15/03/2026", "100"], header,
+             ["FA-2", "Durand", "15/03/2026", "50"], ["N° facture", "", "", ""])
+    result = parse_receivables(g)
+    assert numbers(result) == ["FA-1", "FA-2"]
+    # the lone « N° facture » of row 5 is no header: that row is reported, row 3 is not
+    assert {a.where.row for a in result.anomalies} == {5}

@@ -23,7 +23,7 @@ from ..values import (AMBIGUOUS, AMOUNT_LIMIT, CENT, DAY_FIRST, MONTH_FIRST, cel
                       fold, text_date_order)
 from .grid import Grid
 from .headers import (DATE_FIELDS, FIELDS, HEADER_SCAN_ROWS, REQUIRED, canonical,
-                      find_header_row, headers_found)
+                      find_header_row, headers_found, match_row)
 from .typos import closest_written
 
 
@@ -182,6 +182,11 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
             # sheet's, be taken for totals?
             positional = positional or (i == last and not grid.ends_sheet
                                         and _is_totals(row, number, True, columns, grid, i))
+    # the header row repeated lower down (an export that repeats it on each page): no
+    # invoice, nothing to report
+    if headers["invoice"] in numbers:
+        dropped.update(p for p, n in enumerate(numbers) if n == headers["invoice"]
+                       and len(match_row(rows[non_blank[p]])) >= 3)
     indices = [i for p, i in enumerate(non_blank) if p not in dropped] if dropped else non_blank
     numbers = [n for p, n in enumerate(numbers) if p not in dropped] if dropped else numbers
     notes = [Anomaly(f"colonnes non reconnues, ignorées : {_quote_list(ignored)} ; si l'une "
