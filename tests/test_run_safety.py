@@ -292,3 +292,20 @@ def test_a_workbook_open_in_libreoffice_is_refused_with_advice(sample_copy, tmp_
     assert "ouvert dans Excel ou LibreOffice" in proc.stderr and lock.name in proc.stderr
     assert "supprimez ce fichier" in proc.stderr
     assert sample_copy.read_bytes() == before and not (tmp_path / "out").exists()
+
+
+def test_a_dry_run_says_the_real_run_would_be_refused_while_the_workbook_is_open(
+        sample_copy, tmp_path):
+    """--dry-run writes nothing, so an open workbook does not stop it; but it says now what
+    the real run would say, not « 10 lettres seraient écrites » alone."""
+    from conftest import SAMPLE_DATE, run_cli
+    lock = sample_copy.with_name(f"~${sample_copy.name}")
+    lock.write_bytes(b"\x05moi")
+    proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    message = " ".join(proc.stdout.split())
+    assert f"Note : le classeur est ouvert dans Excel ou LibreOffice ({lock.name} présent à " \
+        "côté) : la vraie exécution le refusera tant qu'il n'est pas fermé" in message
+    lock.unlink()
+    proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--dry-run")
+    assert "ouvert dans Excel" not in proc.stdout

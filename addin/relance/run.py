@@ -90,6 +90,11 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
             if find_converter() is None:  # said now, as the real run would say it
                 without_pdfs(batch)
                 result.notes = [NO_CONVERTER]
+        lock = excel_lock_file(workbook) if batch.outputs and not data.is_csv else None
+        if lock is not None:  # the real run would refuse: said now
+            result.notes.append(
+                f"le classeur est ouvert dans Excel ou LibreOffice ({lock.name} présent à côté) "
+                f": la vraie exécution le refusera tant qu'il n'est pas fermé")
         return result
     if not batch.outputs:
         return result
