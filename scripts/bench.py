@@ -36,6 +36,16 @@ HEADERS = ["N° facture", "Code client", "Client", "Adresse", "Code postal", "Vi
            "Téléphone"]
 
 
+def _with_settings(wb, path: Path) -> Path:
+    """The write-only workbook `wb` with its `Paramètres` sheet, saved at `path`."""
+    ps = wb.create_sheet("Paramètres")
+    ps.append(["Paramètre", "Valeur"])
+    for key, value in SETTINGS:
+        ps.append([key, value])
+    wb.save(path)
+    return path
+
+
 def make_workbook(path: Path, letters: int, other_rows: int = 0, seed: int = 6) -> Path:
     """`letters` clients with one invoice at the second-reminder stage each, then
     `other_rows` invoices not yet due."""
@@ -52,12 +62,7 @@ def make_workbook(path: Path, letters: int, other_rows: int = 0, seed: int = 6) 
         ws.append([f"G{j:06d}", f"D{j % 5000:05d}", f"Autre {j % 5000}", "1 rue", "75001",
                    "Paris", date(2027, 1, 1), round(rnd.uniform(50, 5000), 2), None, None, None,
                    None, None])
-    ps = wb.create_sheet("Paramètres")
-    ps.append(["Paramètre", "Valeur"])
-    for key, value in SETTINGS:
-        ps.append([key, value])
-    wb.save(path)
-    return path
+    return _with_settings(wb, path)
 
 
 def make_reminded_workbook(path: Path, rows: int, clients: int = 5000, seed: int = 6) -> Path:
@@ -82,12 +87,7 @@ def make_reminded_workbook(path: Path, rows: int, clients: int = 5000, seed: int
         ws.append([f"F{j:06d}", f"C{c:05d}", f"Client {c} SARL", f"{c} rue du Test", "75001",
                    "Paris", due, amount, paid, first, None, f"c{c}@x.example",
                    "06 12 34 56 78", answer, "oui" if rnd.random() < 0.02 else None])
-    ps = wb.create_sheet("Paramètres")
-    ps.append(["Paramètre", "Valeur"])
-    for key, value in SETTINGS:
-        ps.append([key, value])
-    wb.save(path)
-    return path
+    return _with_settings(wb, path)
 
 
 def make_excel_like_workbook(path: Path, rows: int, seed: int = 6, numbered: bool = False
