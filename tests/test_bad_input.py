@@ -400,6 +400,13 @@ _DAMAGES = {
     else data,
     "plage du tableau illisible": lambda name, data: data.replace(b'ref="A1:E2"', b'ref="ZZ"')
     if name.startswith("xl/tables/") else data,
+    "plage du tableau sans ligne": lambda name, data: data.replace(b'ref="A1:E2"',
+                                                                   b'ref="A1:E"')
+    if name.startswith("xl/tables/") else data,
+    "tableau tronqué": lambda name, data: data[:len(data) // 2]
+    if name.startswith("xl/tables/") else data,
+    "nombre de lignes de total illisible": lambda name, data: data.replace(
+        b"<table ", b'<table totalsRowCount="x" ') if name.startswith("xl/tables/") else data,
     "feuille tronquée": lambda name, data: data[:len(data) // 2]
     if name == "xl/worksheets/sheet1.xml" else data,
     "octets hors UTF-8": lambda name, data: data.replace(b"F1", b"\xff\xfe")

@@ -65,7 +65,7 @@ def receivables_halves(path, wanted: Callable[[int], bool], inflated: Optional[t
             xml = inflated[1] if inflated is not None and inflated[0] == part else \
                 _inflate(zf, info)
             # every process reads the rows the header is looked in, down to a table's
-            table_rows = [t[1] for t in sheet_tables(zf, part, xml)]
+            table_rows = [t.min_row for t in sheet_tables(zf, part, xml)]
         return split_in_two(part, xml, table_rows) or ()
     except Exception:  # noqa: BLE001 — reported by the normal read, if it matters
         return None

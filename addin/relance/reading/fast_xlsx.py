@@ -17,7 +17,7 @@ from operator import itemgetter, sub
 import re
 import zipfile
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904, fold
 from . import sheet_pieces
@@ -218,12 +218,12 @@ class CalamineBook:
 
     # --- what calamine does not give ---------------------------------------------------
 
-    def _table(self, name: str, rows: list, sheet_xml) -> Optional[tuple]:
+    def _table(self, name: str, rows: list, sheet_xml) -> Optional[SheetTable]:
         """The sheet's table whose header names receivables columns (as the openpyxl reader).
         `sheet_xml`: the sheet's XML, or at least its end (from its `</sheetData>`)."""
         for table in sheet_tables(self.zip, self.parts[name], sheet_xml):
-            min_col, min_row, max_col = table[:3]
-            header = (rows[min_row - 1] if min_row - 1 < len(rows) else [])[min_col - 1:max_col]
+            header = (rows[table.min_row - 1] if table.min_row - 1 < len(rows) else []
+                      )[table.min_col - 1:table.max_col]
             if len(match_row(header)) >= 3:
                 return table
         return None
@@ -347,10 +347,23 @@ def _cell_region(xml: bytes) -> tuple:
     return xml, start, end
 
 
+class SheetTable(NamedTuple):
+    """An Excel table (ListObject) with a header row, as sheet_tables reads it."""
+
+    min_col: int
+    min_row: int  # its header row
+    max_col: int
+    last_data_row: int  # above its totals row, if it has one
+    name: str
+    last_row: int
+
+
 def sheet_tables(zf: zipfile.ZipFile, part: str, sheet_xml) -> list:
-    """The Excel tables (ListObjects) of the sheet stored at `part`, those with a header row:
-    [(min_col, min_row, max_col, last row above the totals row, name, last row)]. `sheet_xml`: the
-    sheet's XML, or at least its end (from its `</sheetData>`), where tableParts are."""
+    """The Excel tables (ListObjects) of the sheet stored at `part`, those with a header row
+    (SheetTable). `sheet_xml`: the sheet's XML, or at least its end (from its
+    `</sheetData>`), where tableParts are. A table part missing or unreadable (as openpyxl
+    would not read it either) is a damaged file."""
+    import xml.etree.ElementTree as ET
     rels = relationships(zf, part)
     tail = sheet_xml[sheet_xml.rfind(b"</sheetData>"):]
     tail = tail.decode("utf-8", "replace")
@@ -360,27 +373,23 @@ def sheet_tables(zf: zipfile.ZipFile, part: str, sheet_xml) -> list:
         if not target:
             continue
         try:
-            text = zf.read(target).decode("utf-8", "replace")
+            root = ET.fromstring(zf.read(target))
         except KeyError:
             raise zipfile.BadZipFile(f"le tableau {target} est introuvable") from None
-        head = re.search(r"<(?:\w+:)?table\b[^>]*>", text)
-        ref = re.search(r"""\bref=["']([^"']+)["']""", head.group(0)) if head else None
-        if ref is None:
-            raise zipfile.BadZipFile(f"le tableau {target} est illisible")
-        head, ref = head.group(0), ref.group(1)
-        header_rows = re.search(r"""\bheaderRowCount=["'](\d+)["']""", head)
-        if header_rows and header_rows.group(1) == "0":
-            continue
-        totals = re.search(r"""\btotalsRowCount=["'](\d+)["']""", head)
-        display = re.search(r"""\bdisplayName=["']([^"']+)["']""", head) or \
-            re.search(r"""\bname=["']([^"']+)["']""", head)
-        try:
-            min_col, min_row, max_col, max_row = range_bounds(ref)
-        except ValueError:
+        except ET.ParseError:
             raise zipfile.BadZipFile(f"le tableau {target} est illisible") from None
-        tables.append((min_col, min_row, max_col,
-                       max_row - int(totals.group(1) if totals else 0),
-                       _unescape(display.group(1)) if display else "", max_row))
+        attrs = root.attrib
+        try:
+            if root.tag.rpartition("}")[2] != "table":
+                raise ValueError(root.tag)
+            if int(attrs.get("headerRowCount", 1)) == 0:
+                continue
+            totals = int(attrs.get("totalsRowCount", 0))
+            min_col, min_row, max_col, max_row = range_bounds(attrs["ref"])
+        except (KeyError, ValueError):
+            raise zipfile.BadZipFile(f"le tableau {target} est illisible") from None
+        tables.append(SheetTable(min_col, min_row, max_col, max_row - totals,
+                                 attrs.get("displayName") or attrs.get("name") or "", max_row))
     return tables
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import os
 from collections import Counter
 import zipfile
@@ -149,8 +150,11 @@ def _load_with_openpyxl(path: Path, defer_rows: bool = False) -> WorkbookData:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    import warnings
     try:
-        wb = openpyxl.load_workbook(path, data_only=True, keep_links=False)
+        with warnings.catch_warnings():  # « extension is not supported »: of the formatting,
+            warnings.simplefilter("ignore")  # which is not read; nothing for the user
+            wb = openpyxl.load_workbook(path, data_only=True, keep_links=False)
     # a damaged part fails in openpyxl's parse of it: a truncated or badly encoded XML
     # (SyntaxError, ValueError), a part missing (KeyError), an attribute of the wrong kind
     except (InvalidFileException, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError,
@@ -161,7 +165,10 @@ def _load_with_openpyxl(path: Path, defer_rows: bool = False) -> WorkbookData:
     def sheet_grid(name: str, use_table: bool = True) -> Grid:
         return _sheet_grid(wb[name], epoch, use_table)
 
-    grid = choose_receivables(wb.sheetnames, sheet_grid)
+    try:
+        grid = choose_receivables(wb.sheetnames, sheet_grid)
+    except zipfile.BadZipFile as err:
+        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
     settings_name = find_sheet(wb.sheetnames, SETTINGS_SHEET)
     journal_name = find_sheet(wb.sheetnames, JOURNAL_SHEET)
     settings = sheet_grid(settings_name, False) if settings_name else None
@@ -175,7 +182,11 @@ def _receivables_table(ws):
     for table in ws.tables.values():
         if table.headerRowCount == 0:
             continue
-        min_col, min_row, max_col, _ = range_bounds(table.ref)
+        try:
+            min_col, min_row, max_col, _ = range_bounds(table.ref)
+        except ValueError:  # a damaged table part openpyxl took in as it was
+            raise zipfile.BadZipFile(f"le tableau « {table.displayName} » est illisible "
+                                     f"(plage « {table.ref} »)") from None
         header = _shown([ws.cell(min_row, c).value for c in range(min_col, max_col + 1)])
         if len(match_row(header)) >= 3:
             return table
@@ -206,13 +217,22 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
 
 
 def _shown(values: list) -> list:
-    """Texts as Excel shows them: openpyxl leaves the `_xHHHH_` escapes Excel writes for some
-    characters (`_x000D_`, a carriage return; `_x005F_`, an underscore before `x0041_`),
-    which calamine decodes; both readers must read the same cell alike."""
+    """Texts as Excel shows them, as calamine reads them: Excel writes the characters XML
+    cannot hold as `_xHHHH_` (`_x000D_`, a carriage return) and an underscore that would
+    start such a text as `_x005F_`; openpyxl leaves the first, and takes `x005F_` out of
+    shared strings only. Only those are decoded: openpyxl's shared strings no longer tell a
+    written `_x0041_` from one it unmasked, and Excel escapes no other character."""
     if any(type(v) is str and "_x" in v for v in values):
-        from openpyxl.utils.escape import unescape
-        return [unescape(v) if type(v) is str and "_x" in v else v for v in values]
+        return [_EXCEL_ESCAPE.sub(_unescape, v) if type(v) is str and "_x" in v else v
+                for v in values]
     return values
+
+
+_EXCEL_ESCAPE = re.compile(r"_x(00[01][0-9A-Fa-f]|005[Ff])_")
+
+
+def _unescape(m) -> str:
+    return chr(int(m.group(1), 16))
 
 
 # --- CSV ---------------------------------------------------------------------------------
