@@ -251,11 +251,19 @@ def test_rows_typed_under_the_table_are_pointed_out_by_both_readers(tmp_path):
     ws.append(["F1", "A", date(2026, 9, 1), 100, date(2026, 10, 1)])
     ws.append(["F2", "B", date(2026, 9, 1), 50, date(2026, 10, 1)])
     ws.add_table(Table(displayName="Suivi", ref="A1:E3"))
-    ws["A5"], ws["B5"], ws["D5"], ws["A9"], ws["D9"] = "F3", "C", 80, "F4", 20
+    ws["A5"], ws["B5"], ws["D5"], ws["A9"], ws["C9"], ws["D9"] = "F3", "C", 80, "F4", \
+        date(2026, 9, 1), 20
     ws["A7"] = "   "  # blank
     ws["A10"] = "note : à revoir"  # a note, no amount
     ws["D11"], ws["A12"], ws["D12"] = 250, "Total", 250  # a sum under the table, a totals row
+    ws["A13"], ws["D13"] = "Solde au 30/11", 150  # a labelled sum
+    ws["B14"], ws["D14"] = "client injoignable", "à relancer"  # a note in the amount column
     ws["H6"] = "note hors des colonnes du tableau"
+    # another table lower down, a summary: its header and rows are its own
+    for row in (["Client", "Nb", "Échéance", "Montant TTC"], ["A", 1, date(2026, 9, 1), 100],
+                ["B", 1, date(2026, 9, 1), 50]):
+        ws.append([None] * 0 + row)
+    ws.add_table(Table(displayName="Synthese", ref=f"A{ws.max_row - 2}:D{ws.max_row}"))
     wb.save(tmp_path / "sous.xlsx")
     fast, slow = (scan_with(r, tmp_path / "sous.xlsx") for r in ("calamine", "openpyxl"))
     assert fast[0] == 0 and fast == slow, (fast, slow)

@@ -26,7 +26,7 @@ from .journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET, second_reminder_
 from .letters import classify
 from .locking import run_lock
 from .model import RelanceError
-from .reading.grid import Grid
+from .reading.grid import Grid, span_under_table
 from .reading.headers import canonical, find_header_row, match_row
 from .reading.ledger import assemble, choose_receivables, find_sheet
 from .reading.settings import SETTINGS_SHEET
@@ -114,10 +114,12 @@ class BookIO:
                     rows = rows[:-1]
                 grid = Grid(name, rows, rng.row, rng.column, table=table.name)
                 # rows typed under the table, not part of it: one read more, to tell the user
-                last, used_last = rng.last_cell.row, sheet.used_range.last_cell.row
-                if used_last > last:
+                last = rng.last_cell.row
+                span = span_under_table(last, sheet.used_range.last_cell.row,
+                                        (t.range.row for t in sheet.tables))
+                if span is not None:
                     grid.below_table = last, self.values(sheet.range(
-                        (last + 1, rng.column), (used_last, rng.last_cell.column)))
+                        (span[0], rng.column), (span[1], rng.last_cell.column)))
                 return grid
         used = sheet.used_range
         return Grid(name, self.values(used), used.row, used.column)

@@ -21,7 +21,7 @@ from typing import NamedTuple, Optional
 
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904, fold
 from . import sheet_pieces
-from .grid import Grid, column_index, column_letter, range_bounds
+from .grid import Grid, column_index, column_letter, range_bounds, span_under_table
 from .headers import find_header_row, match_row
 
 # Text fields whose numbers are shown through their format (codes, postcodes, invoice numbers)
@@ -196,14 +196,18 @@ class CalamineBook:
         buffers = None if xml is None else xml if isinstance(xml, list) else [xml]
         if buffers is not None:
             self._errors(buffers, rows)
-        table = self._table(name, rows, buffers[-1]) if use_table and buffers else None
+        tables = sheet_tables(self.zip, self.parts[name], buffers[-1]) \
+            if use_table and buffers else []
+        table = self._table(tables, rows)
         if table is not None:
             min_col, min_row, max_col, max_row, table_name, ref_last = table
             block = [(r + [None] * max_col)[min_col - 1:max_col]
                      for r in (rows + [[]] * max_row)[min_row - 1:max_row]]
             grid = Grid(name, block, min_row, min_col, None, self.epoch, table_name)
-            if len(rows) > ref_last:
-                grid.below_table = ref_last, [r[min_col - 1:max_col] for r in rows[ref_last:]]
+            span = span_under_table(ref_last, len(rows), (t.min_row for t in tables))
+            if span is not None:
+                grid.below_table = ref_last, [r[min_col - 1:max_col]
+                                              for r in rows[span[0] - 1:span[1]]]
         else:
             grid = Grid(name, rows, 1, 1, None, self.epoch)
         if self.part is not None and name == self._part_sheet_name():
@@ -218,10 +222,11 @@ class CalamineBook:
 
     # --- what calamine does not give ---------------------------------------------------
 
-    def _table(self, name: str, rows: list, sheet_xml) -> Optional[SheetTable]:
-        """The sheet's table whose header names receivables columns (as the openpyxl reader).
-        `sheet_xml`: the sheet's XML, or at least its end (from its `</sheetData>`)."""
-        for table in sheet_tables(self.zip, self.parts[name], sheet_xml):
+    @staticmethod
+    def _table(tables: list, rows: list) -> Optional[SheetTable]:
+        """Of the sheet's tables, the one whose header names receivables columns (as the
+        openpyxl reader)."""
+        for table in tables:
             header = (rows[table.min_row - 1] if table.min_row - 1 < len(rows) else []
                       )[table.min_col - 1:table.max_col]
             if len(match_row(header)) >= 3:

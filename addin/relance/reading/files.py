@@ -19,7 +19,7 @@ from typing import Optional
 from ..journal import JOURNAL_SHEET
 from ..model import Ledger, RelanceError
 from ..values import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904
-from .grid import Grid, range_bounds
+from .grid import Grid, range_bounds, span_under_table
 from .headers import match_row
 from .ledger import Assembly, choose_receivables, find_sheet, prepare
 from .receivables import Receivables
@@ -182,15 +182,19 @@ def _receivables_table(ws):
     for table in ws.tables.values():
         if table.headerRowCount == 0:
             continue
-        try:
-            min_col, min_row, max_col, _ = range_bounds(table.ref)
-        except ValueError:  # a damaged table part openpyxl took in as it was
-            raise zipfile.BadZipFile(f"le tableau « {table.displayName} » est illisible "
-                                     f"(plage « {table.ref} »)") from None
+        min_col, min_row, max_col, _ = _table_bounds(table)
         header = _shown([ws.cell(min_row, c).value for c in range(min_col, max_col + 1)])
         if len(match_row(header)) >= 3:
             return table
     return None
+
+
+def _table_bounds(table) -> tuple:
+    try:
+        return range_bounds(table.ref)
+    except ValueError:  # a damaged table part openpyxl took in as it was
+        raise zipfile.BadZipFile(f"le tableau « {table.displayName} » est illisible "
+                                 f"(plage « {table.ref} »)") from None
 
 
 def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
@@ -200,9 +204,11 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
         min_col, min_row, max_col, ref_last = range_bounds(table.ref)
         max_row = ref_last - (table.totalsRowCount or 0)
         name = table.displayName or table.name
-        if ws.max_row > ref_last:
+        span = span_under_table(ref_last, ws.max_row,
+                                (_table_bounds(t)[1] for t in ws.tables.values()))
+        if span is not None:
             below = ref_last, [_shown(list(r)) for r in ws.iter_rows(
-                min_row=ref_last + 1, max_row=ws.max_row, min_col=min_col, max_col=max_col,
+                min_row=span[0], max_row=span[1], min_col=min_col, max_col=max_col,
                 values_only=True)]
     else:
         min_col, min_row, max_col, max_row = 1, 1, ws.max_column, ws.max_row

@@ -91,6 +91,15 @@ class Grid:
         return Location(self.sheet, row, column_letter(self.first_col + j), header)
 
 
+def span_under_table(last_row: int, sheet_last_row: int, table_rows) -> Optional[tuple]:
+    """(first, last) sheet rows under a table ending at `last_row` that the readers hand the
+    survey (Grid.below_table): down to the sheet's last row, or to the row above the next
+    table starting lower (`table_rows`: the first rows of the sheet's tables), whose rows are
+    that table's. None when there is none."""
+    stop = min((r for r in table_rows if r > last_row), default=sheet_last_row + 1)
+    return (last_row + 1, stop - 1) if stop - 1 > last_row else None
+
+
 # Cell references. openpyxl has these, but importing openpyxl costs a seventh of a second,
 # which `relance scan` would pay on every run for three lines of arithmetic.
 

@@ -79,17 +79,31 @@ _OTHER_THING = re.compile(r"\b(ht|htva|hors\s+taxes?|tva|taxes?)\b")
 
 def invoices_below(grid: Grid, columns: dict) -> Optional[tuple]:
     """(The table's last row, first, last, how many) of the rows under the Excel table that
-    look like invoices, an invoice number and an amount (not a note, not a sum under the
-    table, not a totals row); None when there is none."""
+    look like invoices typed there: a number (not « Total »), an amount that reads as one,
+    and a client or a due date; not a header row (another table's, an export pasted under).
+    Notes, labelled sums and totals are not. None when there is none."""
     if not grid.below_table:
         return None
     end, rows = grid.below_table
-    number_col = columns["invoice"]
-    amount_cols = [columns[f] for f in ("amount", "balance") if f in columns]
+
+    def cell(row, field):
+        j = columns.get(field)
+        return row[j] if j is not None and j < len(row) else None
+
+    def amount(row):
+        for field in ("amount", "balance"):
+            try:
+                if parse_amount(cell(row, field)) is not None:
+                    return True
+            except ValueError:
+                pass
+        return False
+
     found = [end + 1 + k for k, row in enumerate(rows)
-             if cell_text(row[number_col] if number_col < len(row) else None)
-             and not _says_total(row[number_col])
-             and any(j < len(row) and not is_blank(row[j]) for j in amount_cols)]
+             if cell_text(cell(row, "invoice")) and not _says_total(cell(row, "invoice"))
+             and amount(row)
+             and any(not is_blank(cell(row, f)) for f in ("client", "client_code", "due_date"))
+             and len(match_row(row)) < 3]
     return (end, found[0], found[-1], len(found)) if found else None
 
 
@@ -97,11 +111,12 @@ def _below_table_note(grid: Grid, below: tuple) -> Anomaly:
     """Invoices typed under the Excel table: Excel did not take them in (a table grows only
     when one types right under its last row), so they are not read."""
     end, first, last, count = below
-    rows = "1 facture" if count == 1 else f"{count} factures (jusqu'à la ligne {last})"
+    what = ("1 facture", "elle n'est pas lue") if count == 1 else \
+        (f"{count} factures (jusqu'à la ligne {last})", "elles ne sont pas lues")
     return Anomaly(
-        f"{rows} sous le tableau Excel « {grid.table} », qui s'arrête à la ligne {end} : hors "
-        f"du tableau, elles ne sont pas lues. Agrandissez le tableau pour les y inclure "
-        f"(Création de tableau > Redimensionner le tableau).", Location(grid.sheet, first))
+        f"{what[0]} sous le tableau Excel « {grid.table} », qui s'arrête à la ligne {end} : "
+        f"hors du tableau, {what[1]}. Agrandissez le tableau pour les y inclure (Création de "
+        f"tableau > Redimensionner le tableau).", Location(grid.sheet, first))
 
 
 def _misspelt_hint(ignored: list, missing: list) -> str:
