@@ -665,3 +665,47 @@ def test_the_header_row_repeated_lower_down_is_skipped_without_a_word():
     assert numbers(result) == ["FA-1", "FA-2"]
     # the lone « N° facture » of row 5 is no header: that row is reported, row 3 is not
     assert {a.where.row for a in result.anomalies} == {5}
+
+
+@pytest.mark.parametrize("header, field", [("Litige", "Litige"), ("Litiges", "Litige"),
+                                           ("Procédures collectives", "Procédure collective"),
+                                           ("Réponse", "Réponse client")])
+def test_plurals_and_short_forms_of_decisive_columns_are_recognised(header, field):
+    from relance.reading.headers import canonical, field_of
+    assert canonical(field_of(header)) == field
+
+
+@pytest.mark.parametrize("header, meant", [
+    ("Litigess", "Litige"), ("Procédure colective", "Procédure collective"),
+    ("Montant rélgé", "Montant réglé"), ("Date 1ere relanse", "Date 1ère relance"),
+    ("Date 2nde relance", "Date 2e relance")])
+def test_a_misspelt_column_that_decides_the_letters_stops_the_run(header, meant):
+    """A disputed invoice chased, a part payment forgotten, a second date column added: a
+    header beyond doubt a misspelling of a column that decides the letters stops the run,
+    naming it, as a missing required column does."""
+    g = grid(["N° facture", "Client", "Échéance", "Montant TTC", header],
+             ["FA-1", "Dupont", "15/03/2026", "100", "x"])
+    with pytest.raises(RelanceError) as err:
+        parse_receivables(g)
+    assert f"l'en-tête « {header} » n'est pas reconnu, mais ressemble à « {meant} », une " \
+        "colonne qui décide des factures à relancer ou des montants réclamés" in str(err.value)
+
+
+@pytest.mark.parametrize("header", ["Responsable", "Mode de règlement", "Commentaire",
+                                    "Date de création", "Commercial"])
+def test_other_columns_near_a_decisive_name_are_only_reported(header):
+    g = grid(["N° facture", "Client", "Échéance", "Montant TTC", header],
+             ["FA-1", "Dupont", "15/03/2026", "100", "x"])
+    result = parse_receivables(g)
+    assert numbers(result) == ["FA-1"]
+    assert any(f"« {header} »" in a.message and "non reconnues" in a.message
+               for a in result.anomalies)
+
+
+def test_an_unrecognised_column_near_an_optional_one_gets_a_hint():
+    g = grid(["N° facture", "Clinet", "Code client", "Échéance", "Montant TTC", "Telephone 1"],
+             ["FA-1", "Dupont", "CL1", "15/03/2026", "100", "0612345678"])
+    (note,) = [a.message for a in parse_receivables(g).anomalies if "non reconnues" in a.message]
+    assert "L'en-tête « Clinet » désigne-t-il la colonne « Client » ? Si oui, renommez-le " \
+        "« Client »." in note
+    assert "L'en-tête « Telephone 1 » désigne-t-il la colonne « Téléphone » ?" in note

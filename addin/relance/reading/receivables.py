@@ -72,9 +72,16 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
     return complete_receivables(survey, *read_rows(survey, 0, len(survey.indices)))
 
 
-# Headers close in spelling to a column looked for but naming another thing: a pre-tax or
-# tax amount is never the amount due (« Montant HT » is not a typo of « Montant TTC »).
-_OTHER_THING = re.compile(r"\b(ht|htva|hors\s+taxes?|tva|taxes?)\b")
+# Headers close in spelling to the amount due but naming another amount: a pre-tax, tax or
+# paid amount is never what is claimed (« Montant HT » is no typo of « Montant TTC »).
+_NOT_THE_AMOUNT = re.compile(r"\b(ht|htva|hors\s+taxes?|tva|acomptes?|regl\w*|pay\w*|"
+                             r"encaiss\w*|vers\w*)\b")
+
+# Optional columns whose absence changes who gets a letter or what it claims: a header that
+# is beyond doubt a misspelling of one of them (`Litiges` without `Litige`) stops the run, as
+# a missing required column does; a disputed invoice must not be chased for want of a letter.
+DECISIVE = ("client", "paid", "payment_date", "balance", "first_reminder", "response",
+            "second_reminder", "formal_notice", "dispute", "insolvency", "client_type")
 
 
 def invoices_below(grid: Grid, columns: dict) -> Optional[tuple]:
@@ -119,20 +126,26 @@ def _below_table_note(grid: Grid, below: tuple) -> Anomaly:
         f"tableau > Redimensionner le tableau).", Location(grid.sheet, first))
 
 
-def _misspelt_hint(ignored: list, missing: list) -> str:
-    """For each missing column, the unrecognised header that likely meant it (`Echeanse`,
-    `Montant TCC`), asked as a question: the user then knows which cell to look at."""
-    unknown = [h for h in ignored
-               if not _OTHER_THING.search(strip_accents(h).casefold().replace(".", ""))]
-    hints = []
-    for f in missing:
+def _misspellings(ignored: list, fields, strict: bool = False) -> list:
+    """[(header, field)]: for each of `fields` (absent), the unrecognised header that likely
+    meant it (`Echeanse`, `Montant TCC`), each header once."""
+    unknown, found = list(ignored), []
+    for f in fields:
         canonical_name, others = FIELDS[f]
-        written = closest_written(unknown, (canonical_name, *others), fold)
+        candidates = unknown if f != "amount" else [
+            h for h in unknown
+            if not _NOT_THE_AMOUNT.search(strip_accents(h).casefold().replace(".", ""))]
+        written = closest_written(candidates, (canonical_name, *others), fold, strict)
         if written is not None:
             unknown.remove(written)
-            hints.append(f" L'en-tête « {written} » désigne-t-il la colonne « {canonical_name} » "
-                         f"? Si oui, renommez-le « {canonical_name} ».")
-    return "".join(hints)
+            found.append((written, f))
+    return found
+
+
+def _misspelt_hint(pairs: list) -> str:
+    """The misspellings asked as questions: the user then knows which cell to look at."""
+    return "".join(f" L'en-tête « {written} » désigne-t-il la colonne « {canonical(f)} » ? "
+                   f"Si oui, renommez-le « {canonical(f)} »." for written, f in pairs)
 
 
 def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
@@ -155,7 +168,16 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
             f"{grid.place} : colonne {names} introuvable (ligne d'en-têtes "
             f"{grid.first_row + header_index}). En-têtes trouvés : "
             f"{_quote_list(headers_found(grid, header_index))}."
-            f"{_misspelt_hint(ignored, missing)}")
+            f"{_misspelt_hint(_misspellings(ignored, missing))}")
+    decisive = _misspellings(ignored, [f for f in DECISIVE if f not in columns], strict=True)
+    if decisive:
+        raise RelanceError(
+            f"{grid.place}, ligne d'en-têtes {grid.first_row + header_index} : "
+            + " ".join(f"l'en-tête « {written} » n'est pas reconnu, mais ressemble à « "
+                       f"{canonical(f)} », une colonne qui décide des factures à relancer ou "
+                       f"des montants réclamés." for written, f in decisive)
+            + " Si c'est bien elle, renommez l'en-tête ainsi ; sinon, donnez-lui un nom qui ne "
+              "s'y confonde pas. Rien n'a été lu ni écrit.")
     headers = {f: cell_text(grid.value(header_index, j)) for f, j in columns.items()}
 
     first_data = max(header_index + 1, grid.part_start)  # rows before: another process's
@@ -204,9 +226,11 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
                        and len(match_row(rows[non_blank[p]])) >= 3)
     indices = [i for p, i in enumerate(non_blank) if p not in dropped] if dropped else non_blank
     numbers = [n for p, n in enumerate(numbers) if p not in dropped] if dropped else numbers
+    hints = _misspelt_hint(_misspellings(
+        ignored, [f for f in FIELDS if f not in columns and f != "stage"]))
     notes = [Anomaly(f"colonnes non reconnues, ignorées : {_quote_list(ignored)} ; si l'une "
                      f"tient un champ connu (montant réglé, date de relance…), renommez-la "
-                     f"(en-têtes admis : voir le README)", grid.location(header_index))] \
+                     f"(en-têtes admis : voir le README).{hints}", grid.location(header_index))] \
         if ignored else []
     below = invoices_below(grid, columns)
     if below:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Callable, Iterable, Optional
 
 THRESHOLD = 0.8
+# Close enough to be a misspelling beyond doubt (`Litiges`, `Montant rélgé`), letters alone:
+# `Responsable` or `Mode de règlement` are other columns, not `Réponse client` misspelt
+STRICT = 0.9
 
 
-def _score(typed: str, candidate: str) -> float:
-    """Similar letters, and the same first four letters count for more (`Délai de paiement`
-    is the payment delay, not `Lien de paiement`). Both folded."""
+def _score(typed: str, candidate: str, strict: bool = False) -> float:
+    """Similar letters, and (unless `strict`) the same first four letters count for more
+    (`Délai de paiement` is the payment delay, not `Lien de paiement`). Both folded."""
     import difflib  # only when a message needs it
     ratio = difflib.SequenceMatcher(None, typed, candidate).ratio()
-    return ratio + (0.2 if candidate[:4] == typed[:4] else 0)
+    return ratio if strict else ratio + (0.2 if candidate[:4] == typed[:4] else 0)
 
 
 def closest(typed: str, known: dict) -> Optional[str]:
@@ -25,12 +28,13 @@ def closest(typed: str, known: dict) -> Optional[str]:
 
 
 def closest_written(texts: Iterable[str], names: Iterable[str],
-                    fold: Callable[[str], str]) -> Optional[str]:
+                    fold: Callable[[str], str], strict: bool = False) -> Optional[str]:
     """Which of `texts` (as the user wrote them: the headers the tool did not recognise) most
-    likely meant one of `names` (the headers of a column it looks for), or None."""
+    likely meant one of `names` (the headers of a column it looks for), or None; `strict`:
+    only a misspelling beyond doubt (STRICT)."""
     keys = [fold(n) for n in names]
-    scored = [(max(_score(fold(t), k) for k in keys), t) for t in texts if fold(t)]
+    scored = [(max(_score(fold(t), k, strict) for k in keys), t) for t in texts if fold(t)]
     if not scored or not keys:
         return None
     score, text = max(scored, key=lambda st: st[0])
-    return text if score >= THRESHOLD else None
+    return text if score >= (STRICT if strict else THRESHOLD) else None
