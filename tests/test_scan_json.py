@@ -166,3 +166,22 @@ def test_diagnostics_that_cannot_be_written_do_not_cost_the_json(tmp_path, where
         os.close(write_end)
     lines = json.loads(out.read_text(encoding="utf-8"))
     assert proc.returncode == 0 and [ln["invoice"] for ln in lines] == ["F1"]
+
+
+@pytest.mark.parametrize("encoding, amount", [("cp1252", "2\u00a0880,00\u00a0€"),
+                                              ("latin-1", "2 880,00 EUR"),
+                                              ("cp850", "2 880,00 EUR")])
+def test_tables_go_out_in_an_encoding_without_french_typography(encoding, amount):
+    """`relance scan x.xlsx > liste.txt` on Windows writes cp1252, which has no narrow
+    no-break space (the thousands separator), latin-1 no euro sign: written plainer, not
+    stopped at the first amount."""
+    import os
+    import subprocess
+    import sys
+    from conftest import SAMPLE
+    proc = subprocess.run([sys.executable, "-m", "relance", "scan", str(SAMPLE), "--as-of",
+                           "2026-12-01"], capture_output=True, timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": encoding})
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode(encoding)
+    assert "FA-2026-0101" in text and amount in text and "2e relance à envoyer" in text

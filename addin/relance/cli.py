@@ -114,16 +114,39 @@ class OutputError(RelanceError):
     """Standard output could not take what the command writes (a full disk behind
     `> sortie.txt`, an encoding that lacks a character of the text)."""
 
-    def __init__(self, err: Exception):
+    def __init__(self, err: Exception, encoding: str = ""):
         from .oserrors import output_error_message, silence_standard_output
         silence_standard_output()  # what it still holds would fail again at the end
-        super().__init__(output_error_message(err))
+        super().__init__(output_error_message(err, encoding))
+
+
+# French typography an output encoding may lack (cp1252, Windows' for a redirected output,
+# has no narrow no-break space; latin-1 and cp850 have no euro sign either): written plainer
+# rather than not at all. Tried in turn.
+_PLAINER = ({0x202F: 0xA0},
+            {0x202F: " ", 0xA0: " ", 0x20AC: "EUR", 0xAB: '"', 0xBB: '"', 0x2019: "'",
+             0x2026: "...", 0x2013: "-", 0x2014: "-"})
+
+
+def fit_encoding(text: str, encoding) -> str:
+    """`text` as `encoding` can write it: the same, or with its typography made plainer
+    (_PLAINER) where that is all it lacks."""
+    for table in ((), *_PLAINER):
+        candidate = text.translate(table) if table else text
+        try:
+            candidate.encode(encoding or "utf-8")
+            return candidate
+        except UnicodeEncodeError:
+            continue
+        except LookupError:
+            return text
+    return text
 
 
 class _GuardedOutput:
     """sys.stdout while the command runs: a write that fails for another reason than a reader
     gone (`| head`, left to main) raises OutputError, told in French, not as an internal
-    error."""
+    error; typography the encoding lacks is written plainer (fit_encoding)."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -133,7 +156,13 @@ class _GuardedOutput:
             return self._stream.write(text)
         except BrokenPipeError:
             raise
-        except (OSError, UnicodeEncodeError) as err:
+        except UnicodeEncodeError as err:
+            encoding = getattr(self._stream, "encoding", "")
+            plainer = fit_encoding(text, encoding)
+            if plainer is text:
+                raise OutputError(err, encoding) from None
+            return self.write(plainer)
+        except OSError as err:
             raise OutputError(err) from None
 
     def flush(self):
@@ -165,7 +194,8 @@ class _QuietDiagnostics:
 
     def write(self, text):
         try:
-            return self._stream.write(text)
+            return self._stream.write(fit_encoding(text, getattr(self._stream, "encoding", ""))
+                                      if not text.isascii() else text)
         except (OSError, ValueError):
             self._silenced()
             return len(text)

@@ -24,11 +24,12 @@ def describe_os_error(err: OSError) -> str:
     return f"{text} : {where}" if where else text
 
 
-def output_error_message(err: Exception) -> str:
+def output_error_message(err: Exception, encoding: str = "") -> str:
     """What a failed write to standard output says: a full disk behind `> sortie.json`, an
-    output encoding that lacks a character of the text."""
+    output encoding that lacks a character of the text (`encoding`: the stream's name of it,
+    cp1252 rather than the codec's « charmap »)."""
     if isinstance(err, UnicodeEncodeError):
-        what = (f"la sortie standard (encodage {err.encoding}) ne sait pas écrire « "
+        what = (f"la sortie standard (encodage {encoding or err.encoding}) ne sait pas écrire « "
                 f"{err.object[err.start:err.end]} » ; définissez PYTHONIOENCODING=utf-8 pour la "
                 f"commande")
     else:
