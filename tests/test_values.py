@@ -280,3 +280,20 @@ def test_a_duration_reads_as_excel_shows_it():
     from relance.values import cell_text
     assert cell_text(timedelta(days=1234, hours=12)) == "29628:00"
     assert cell_text(timedelta(minutes=-90)) == "-1:30"
+
+
+@pytest.mark.parametrize("text, expected", [("-2.27e-13", "0.00"), ("-2,27E-13", "0.00"),
+                                            ("-2.2737367544323206e-13", "0.00"),
+                                            ("1.5E+03", "1500.00"), ("1,5e3", "1500.00")])
+def test_an_amount_in_scientific_notation_reads(text, expected):
+    """A tool's float in a CSV (`-2.27e-13` left by a sum): read, not « montant illisible »."""
+    from relance.values import parse_amount
+    assert str(parse_amount(text)) == expected
+
+
+@pytest.mark.parametrize("parse", ["parse_int", "parse_rate"])
+def test_a_dash_is_zero_for_amounts_only(parse):
+    """A setting of « - » days or « - » % stays unreadable: 0 days would chase at once."""
+    import relance.values as values
+    with pytest.raises(ValueError):
+        getattr(values, parse)("-")

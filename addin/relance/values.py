@@ -143,10 +143,13 @@ def parse_response(value, month_first: bool = False, epoch: date = EXCEL_EPOCH_1
 _CURRENCY = re.compile(r"(€|eur(?:os?)?|\$|usd|£|gbp|ttc|ht)", re.IGNORECASE)
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009'’]")
 _DASHES = ("-", "\u2212", "\u2013", "\u2014")
+_EXPONENT = re.compile(r"(.*\d)[eE]([+-]?\d{1,4})")
 
 
 def parse_amount(value) -> Decimal | None:
     """A number or a text amount (`1 234,56 €`, `1,234.56`, `-120,00`, `(45,00)`), to the cent."""
+    if isinstance(value, str) and _SPACES.sub("", _CURRENCY.sub("", value)) in _DASHES:
+        return Decimal("0.00")  # zero as French accounting formats show it (` -   € `)
     number = parse_decimal(value)
     if number is None:
         return None
@@ -173,8 +176,6 @@ def parse_decimal(value) -> Decimal | None:
         raise ValueError("date au lieu d'un montant")
     text = _CURRENCY.sub("", str(value))
     text = _SPACES.sub("", text)
-    if text in _DASHES:  # zero as French accounting formats show it (` -   € `)
-        return Decimal(0)
     negative = False
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1]
@@ -184,10 +185,13 @@ def parse_decimal(value) -> Decimal | None:
         negative, text = not negative, text[1:]
     elif text.startswith("+"):
         text = text[1:]
+    # a tool's float in scientific notation (`-2.27e-13`, `1,5E+03`)
+    scientific = _EXPONENT.fullmatch(text)
+    text, exponent = (scientific.group(1), int(scientific.group(2))) if scientific else (text, 0)
     text = _normalise_separators(text)
     if not re.fullmatch(r"\d+(\.\d+)?", text):
         raise ValueError("montant illisible")
-    number = Decimal(text)
+    number = Decimal(text).scaleb(exponent)
     return -number if negative else number
 
 
