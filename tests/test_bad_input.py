@@ -436,7 +436,7 @@ def test_a_damaged_workbook_is_told_in_french_by_either_reader(tmp_path, damage,
                 zout.writestr(info, data)
     proc = run_cli("scan", damaged, "--as-of", AS_OF, env={"RELANCE_READER": reader})
     assert proc.returncode == 1, proc.stderr
-    assert "Erreur : abime.xlsx n'est pas un classeur Excel lisible (" in proc.stderr, proc.stderr
+    assert "Erreur : abime.xlsx n'est pas un classeur Excel lisible : le fichier est endommagé" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and "interne" not in proc.stderr
 
 
@@ -454,3 +454,13 @@ def test_a_damaged_office_file_is_told_in_french(tmp_path):
     assert "Traceback" not in proc.stderr and "panicked" not in proc.stderr
     ahead.start(damaged)
     assert ahead.take(damaged) is None and not ahead._pending
+
+
+def test_a_workbook_cut_short_is_named_damaged(tmp_path):
+    """A copy interrupted: the file starts as a workbook and has no end. Not « pas un
+    classeur Excel »: a damaged one."""
+    cut = tmp_path / "coupe.xlsx"
+    cut.write_bytes(SAMPLE.read_bytes()[:3000])
+    proc = run_cli("scan", cut, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "Erreur : coupe.xlsx est un classeur Excel endommagé ou incomplet" in proc.stderr

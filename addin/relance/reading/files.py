@@ -67,6 +67,17 @@ def load(path: Path, defer_rows: bool = False, part=None) -> WorkbookData:
     return _load_xlsx(path, defer_rows, part)
 
 
+def _unreadable(path: Path, err: Exception) -> RelanceError:
+    """A workbook a reader stopped on: damaged, most likely (a copy cut short, a disk error);
+    what the library said follows as a technical detail, often in English."""
+    detail = str(err).strip()
+    if type(err).__name__ == "XmlError":  # calamine's say little (`t`: where it stopped)
+        detail = f"XML endommagé ou tronqué{' : ' + detail if detail else ''}"
+    return RelanceError(f"{path.name} n'est pas un classeur Excel lisible : le fichier est "
+                        f"endommagé ou incomplet ; reprenez-en une copie saine"
+                        f"{f' (détail technique : {detail})' if detail else ''}.")
+
+
 def check_spreadsheet(path: Path) -> None:
     """Refuse, with the reason, a file openpyxl cannot read as a workbook."""
     with open(path, "rb") as fh:
@@ -89,6 +100,9 @@ def check_spreadsheet(path: Path) -> None:
         raise RelanceError(f"{path.name} n'est pas un classeur .xls lisible ; enregistrez-le au "
                            f"format .xlsx.")
     if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK\x03\x04"):  # a workbook's start, without its end
+            raise RelanceError(f"{path.name} est un classeur Excel endommagé ou incomplet (une "
+                               f"copie interrompue ?) : reprenez-en une copie saine.")
         raise RelanceError(f"{path.name} n'est pas un classeur Excel (.xlsx, .xlsm) ni un fichier "
                            f"CSV : Relance ne peut pas le lire.")
 
@@ -122,7 +136,7 @@ def _load_with_calamine(path: Path, defer_rows: bool = False, part=None) -> Work
     except ImportError:
         raise
     except Exception as err:  # calamine's own errors: a damaged or unusual file
-        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
+        raise _unreadable(path, err) from None
     from python_calamine import CalamineError, WorksheetNotFound
     try:
         grid = choose_receivables(book.sheetnames, book.grid)
@@ -134,9 +148,7 @@ def _load_with_calamine(path: Path, defer_rows: bool = False, part=None) -> Work
         raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible : la feuille « {err} » "
                            f"y est déclarée mais son contenu est introuvable.") from None
     except (CalamineError, zipfile.BadZipFile, zlib.error, EOFError) as err:  # a damaged part
-        # calamine's XML errors say little (`t`: the element it stopped in)
-        what = f"XML endommagé ou tronqué : {err}" if type(err).__name__ == "XmlError" else err
-        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({what}).") from None
+        raise _unreadable(path, err) from None
     except NeedsOpenpyxl:
         if part is not None:  # a part of a sheet is calamine's: the caller reads it whole
             raise
@@ -159,7 +171,7 @@ def _load_with_openpyxl(path: Path, defer_rows: bool = False) -> WorkbookData:
     # (SyntaxError, ValueError), a part missing (KeyError), an attribute of the wrong kind
     except (InvalidFileException, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError,
             TypeError, SyntaxError, OSError) as err:
-        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
+        raise _unreadable(path, err) from None
     epoch = EXCEL_EPOCH_1904 if wb.epoch.year == 1904 else EXCEL_EPOCH_1900
 
     def sheet_grid(name: str, use_table: bool = True) -> Grid:
@@ -168,7 +180,7 @@ def _load_with_openpyxl(path: Path, defer_rows: bool = False) -> WorkbookData:
     try:
         grid = choose_receivables(wb.sheetnames, sheet_grid)
     except zipfile.BadZipFile as err:
-        raise RelanceError(f"{path.name} n'est pas un classeur Excel lisible ({err}).") from None
+        raise _unreadable(path, err) from None
     settings_name = find_sheet(wb.sheetnames, SETTINGS_SHEET)
     journal_name = find_sheet(wb.sheetnames, JOURNAL_SHEET)
     settings = sheet_grid(settings_name, False) if settings_name else None
