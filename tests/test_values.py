@@ -297,3 +297,8 @@ def test_a_dash_is_zero_for_amounts_only(parse):
     import relance.values as values
     with pytest.raises(ValueError):
         getattr(values, parse)("-")
+
+
+def test_a_huge_number_is_quoted_as_excel_would_show_it():
+    from relance.values import cell_text
+    assert cell_text(1e308) == "1e+308" and cell_text(123456789012345.0) == "123456789012345"

@@ -298,7 +298,8 @@ def cell_text(value) -> str:
     if isinstance(value, bool):
         return "VRAI" if value else "FAUX"
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        # beyond 15 digits a float no longer holds every digit: 1e+308, not 309 digits
+        return str(int(value)) if abs(value) < 1e15 else format(value, ".15g")
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
