@@ -709,3 +709,19 @@ def test_an_unrecognised_column_near_an_optional_one_gets_a_hint():
     assert "L'en-tête « Clinet » désigne-t-il la colonne « Client » ? Si oui, renommez-le " \
         "« Client »." in note
     assert "L'en-tête « Telephone 1 » désigne-t-il la colonne « Téléphone » ?" in note
+
+
+def test_a_line_of_text_alone_is_said_once_as_a_note():
+    """An export's footer or a note typed in the number column: one line saying what it is,
+    not « client manquant » and « montant manquant » for an invoice named « Note : … »."""
+    g = grid(["N° facture", "Client", "Échéance", "Montant TTC"],
+             ["FA-1", "Dupont", "15/03/2026", "100"],
+             ["Édité le 01/12/2026 par Sage", None, None, None],
+             ["FA-2", None, None, None])
+    result = parse_receivables(g)
+    assert numbers(result) == ["FA-1"]
+    assert [a.describe() for a in result.anomalies] == [
+        "feuille « Créances », ligne 3 : ligne de texte seule, sans client, montant ni échéance "
+        "(une note ?), ignorée : « Édité le 01/12/2026 par Sage »",
+        "feuille « Créances », ligne 4 : ligne de texte seule, sans client, montant ni échéance "
+        "(une note ?), ignorée : « FA-2 »"]

@@ -224,6 +224,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     if headers["invoice"] in numbers:
         dropped.update(p for p, n in enumerate(numbers) if n == headers["invoice"]
                        and len(match_row(rows[non_blank[p]])) >= 3)
+    _drop_text_lines(grid, columns, non_blank, body, numbers, dropped, anomalies)
     indices = [i for p, i in enumerate(non_blank) if p not in dropped] if dropped else non_blank
     numbers = [n for p, n in enumerate(numbers) if p not in dropped] if dropped else numbers
     hints = _misspelt_hint(_misspellings(
@@ -267,6 +268,28 @@ def row_anomalies(survey: Survey, failed: dict, skipped: Optional[dict] = None) 
     skipped = survey.skipped if skipped is None else skipped
     anomalies = {**{i: (a,) for i, a in skipped.items()}, **failed}
     return tuple(survey.notes) + tuple(a for i in sorted(anomalies) for a in anomalies[i])
+
+
+def _drop_text_lines(grid: Grid, columns: dict, non_blank: list, body: list, numbers: list,
+                     dropped: set, anomalies: dict) -> None:
+    """A line of text alone in the number column (a note, an export's « Édité le … par … »)
+    is said once, as what it is, not as an invoice missing its client, amount and due date.
+    Looked for among the rows without an amount only (found at C speed: there are few)."""
+    amount_cols = [columns[f] for f in ("amount", "balance") if f in columns]
+    if not amount_cols:
+        return
+    first, *others = [_column(body, j) for j in amount_cols]
+    if None not in first:
+        return
+    rest = [j for f, j in columns.items() if f not in ("invoice", "stage")]
+    for p in [p for p, v in enumerate(first) if v is None]:
+        row, number = body[p], numbers[p]
+        if (p not in dropped and number and all(c[p] is None for c in others)
+                and all(j >= len(row) or is_blank(row[j]) for j in rest)):
+            dropped.add(p)
+            anomalies[non_blank[p]] = Anomaly(
+                f"ligne de texte seule, sans client, montant ni échéance (une note ?), "
+                f"ignorée : « {number} »", grid.location(non_blank[p]))
 
 
 def _column(rows: list, j: int) -> list:
