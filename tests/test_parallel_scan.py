@@ -787,7 +787,9 @@ def test_a_workbook_saved_during_the_scan_is_read_again_whole(tmp_path, monkeypa
 
     def saved_meanwhile(*args):
         result = real(*args)
-        shutil.copy(saved, book)  # Excel saves while the halves are read
+        import os  # Excel saves while the halves are read: a new file put in its place
+        shutil.copy(saved, tmp_path / "~tmp.xlsx")
+        os.replace(tmp_path / "~tmp.xlsx", book)
         return result
 
     monkeypatch.setattr(json_scan, "_scan_halves", saved_meanwhile)

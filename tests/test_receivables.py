@@ -191,6 +191,8 @@ def test_a_pre_tax_or_tax_amount_is_never_offered_as_the_amount_due(header):
     with pytest.raises(RelanceError) as err:
         parse_receivables(g)
     assert "Montant TTC" in str(err.value) and "désigne-t-il" not in str(err.value)
+    assert f"« {header} » n'est pas le montant réclamé : une relance porte sur le montant TTC" \
+        in str(err.value)
 
 
 def test_no_hint_when_no_header_is_close_to_the_missing_column():

@@ -304,8 +304,8 @@ def test_a_dry_run_says_the_real_run_would_be_refused_while_the_workbook_is_open
     proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--dry-run")
     assert proc.returncode == 0, proc.stderr
     message = " ".join(proc.stdout.split())
-    assert f"Note : le classeur est ouvert dans Excel ou LibreOffice ({lock.name} présent à " \
-        "côté) : la vraie exécution le refusera tant qu'il n'est pas fermé" in message
+    assert f"Note : Le classeur est ouvert dans Excel ou LibreOffice ({lock.name} présent à " \
+        "côté) : la vraie exécution le refusera tant qu'il n'est pas fermé." in message
     lock.unlink()
     proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--dry-run")
     assert "ouvert dans Excel" not in proc.stdout

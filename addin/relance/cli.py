@@ -188,7 +188,11 @@ class _QuietDiagnostics:
     def _silenced(self):
         import os
         try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
         except (OSError, ValueError, AttributeError):
             pass
 

@@ -93,8 +93,8 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
         lock = excel_lock_file(workbook) if batch.outputs and not data.is_csv else None
         if lock is not None:  # the real run would refuse: said now
             result.notes.append(
-                f"le classeur est ouvert dans Excel ou LibreOffice ({lock.name} présent à côté) "
-                f": la vraie exécution le refusera tant qu'il n'est pas fermé")
+                f"Le classeur est ouvert dans Excel ou LibreOffice ({lock.name} présent à côté) "
+                f": la vraie exécution le refusera tant qu'il n'est pas fermé.")
         return result
     if not batch.outputs:
         return result

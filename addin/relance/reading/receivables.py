@@ -74,8 +74,13 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
 
 # Headers close in spelling to the amount due but naming another amount: a pre-tax, tax or
 # paid amount is never what is claimed (« Montant HT » is no typo of « Montant TTC »).
-_NOT_THE_AMOUNT = re.compile(r"\b(ht|htva|hors\s+taxes?|tva|acomptes?|regl\w*|pay\w*|"
-                             r"encaiss\w*|vers\w*)\b")
+_TAX_WORDS = r"ht|htva|hors\s+taxes?|tva"
+_TAXES = re.compile(rf"\b({_TAX_WORDS})\b")
+_NOT_THE_AMOUNT = re.compile(rf"\b({_TAX_WORDS}|acomptes?|regl\w*|pay\w*|encaiss\w*|vers\w*)\b")
+
+
+def _words(header: str) -> str:
+    return strip_accents(header).casefold().replace(".", "")
 
 # Optional columns whose absence changes who gets a letter or what it claims: a header that
 # is beyond doubt a misspelling of one of them (`Litiges` without `Litige`) stops the run, as
@@ -133,13 +138,21 @@ def _misspellings(ignored: list, fields, strict: bool = False) -> list:
     for f in fields:
         canonical_name, others = FIELDS[f]
         candidates = unknown if f != "amount" else [
-            h for h in unknown
-            if not _NOT_THE_AMOUNT.search(strip_accents(h).casefold().replace(".", ""))]
+            h for h in unknown if not _NOT_THE_AMOUNT.search(_words(h))]
         written = closest_written(candidates, (canonical_name, *others), fold, strict)
         if written is not None:
             unknown.remove(written)
             found.append((written, f))
     return found
+
+
+def _other_amounts(ignored: list, missing: list) -> str:
+    """When the amount due is missing, why a pre-tax or tax amount found instead is not it."""
+    if "amount" not in missing:
+        return ""
+    taxes = [h for h in ignored if _TAXES.search(_words(h))]
+    return (f" {_quote_list(taxes)} n'est pas le montant réclamé : une relance porte sur le "
+            f"montant TTC (toutes taxes comprises) ; ajoutez-le.") if taxes else ""
 
 
 def _misspelt_hint(pairs: list) -> str:
@@ -168,7 +181,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
             f"{grid.place} : colonne {names} introuvable (ligne d'en-têtes "
             f"{grid.first_row + header_index}). En-têtes trouvés : "
             f"{_quote_list(headers_found(grid, header_index))}."
-            f"{_misspelt_hint(_misspellings(ignored, missing))}")
+            f"{_misspelt_hint(_misspellings(ignored, missing))}{_other_amounts(ignored, missing)}")
     decisive = _misspellings(ignored, [f for f in DECISIVE if f not in columns], strict=True)
     if decisive:
         raise RelanceError(
