@@ -225,16 +225,20 @@ def test_both_readers_decode_the_escapes_excel_writes_in_texts(tmp_path, shared)
     ws = wb.active
     ws.title = "Créances"
     ws.append(["N° facture", "Client", "Échéance", "Montant TTC", "Date 1ère relance"])
-    ws.append(["F_x005F_x0041_", "Dupont_x000D_ et fils", date(2026, 9, 1), 100,
+    # a typed `_x0041_` (saved as `_x005F_x0041_`) reads alike only in a cell: openpyxl
+    # unmasks it in shared strings itself (see files._shown)
+    first = "F1" if shared else "F_x005F_x0041_"
+    ws.append([first, "Dupont_x000D_ et fils", date(2026, 9, 1), 100, date(2026, 10, 1)])
+    ws.append(["F2", "Caf_x00E9__x005f_e_x0001__xD83D_", date(2026, 9, 1), 50,
                date(2026, 10, 1)])
-    ws.append(["F2", "Caf_x005f_e_x0001_", date(2026, 9, 1), 50, date(2026, 10, 1)])
     wb.save(tmp_path / "e.xlsx")
     book = excelify(tmp_path / "e.xlsx") if shared else tmp_path / "e.xlsx"
     fast, slow = scan_with("calamine", book), scan_with("openpyxl", book)
     assert fast[0] == 0 and fast == slow, (fast, slow)
     lines = json.loads(fast[1])
     assert [(ln["invoice"], ln["client"]) for ln in lines] == [
-        ("F_x0041_", "Dupont\n et fils"), ("F2", "Caf_e\x01")]  # a line break, as typed
+        ("F1" if shared else "F_x0041_", "Dupont\n et fils"),  # a line break, as typed
+        ("F2", "Café_e\x01_xD83D_")]
 
 
 def test_rows_typed_under_the_table_are_pointed_out_by_both_readers(tmp_path):
@@ -262,7 +266,7 @@ def test_rows_typed_under_the_table_are_pointed_out_by_both_readers(tmp_path):
     # another table lower down, a summary: its header and rows are its own
     for row in (["Client", "Nb", "Échéance", "Montant TTC"], ["A", 1, date(2026, 9, 1), 100],
                 ["B", 1, date(2026, 9, 1), 50]):
-        ws.append([None] * 0 + row)
+        ws.append(row)
     ws.add_table(Table(displayName="Synthese", ref=f"A{ws.max_row - 2}:D{ws.max_row}"))
     wb.save(tmp_path / "sous.xlsx")
     fast, slow = (scan_with(r, tmp_path / "sous.xlsx") for r in ("calamine", "openpyxl"))

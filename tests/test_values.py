@@ -302,3 +302,11 @@ def test_a_dash_is_zero_for_amounts_only(parse):
 def test_a_huge_number_is_quoted_as_excel_would_show_it():
     from relance.values import cell_text
     assert cell_text(1e308) == "1e+308" and cell_text(123456789012345.0) == "123456789012345"
+
+
+@pytest.mark.parametrize("text, expected", [("1.234E+03", "1234.00"), ("1,234E+03", "1234.00"),
+                                            ("1.000e3", "1000.00")])
+def test_a_scientific_mantissa_is_a_plain_decimal(text, expected):
+    """Not the thousands rule: « 1.234E+03 » is 1234, never 1234000."""
+    from relance.values import parse_amount
+    assert str(parse_amount(text)) == expected

@@ -116,7 +116,7 @@ class BookIO:
                 # rows typed under the table, not part of it: one read more, to tell the user
                 last = rng.last_cell.row
                 span = span_under_table(last, sheet.used_range.last_cell.row,
-                                        (t.range.row for t in sheet.tables))
+                                        (t.range.row for t in sheet.tables if t.show_headers))
                 if span is not None:
                     grid.below_table = last, self.values(sheet.range(
                         (span[0], rng.column), (span[1], rng.last_cell.column)))

@@ -187,8 +187,10 @@ def parse_decimal(value) -> Decimal | None:
         text = text[1:]
     # a tool's float in scientific notation (`-2.27e-13`, `1,5E+03`)
     scientific = _EXPONENT.fullmatch(text)
-    text, exponent = (scientific.group(1), int(scientific.group(2))) if scientific else (text, 0)
-    text = _normalise_separators(text)
+    if scientific:  # its mantissa is a plain decimal: `1,234E+03` is 1234, not 1234000
+        text, exponent = scientific.group(1).replace(",", "."), int(scientific.group(2))
+    else:
+        text, exponent = _normalise_separators(text), 0
     if not re.fullmatch(r"\d+(\.\d+)?", text):
         raise ValueError("montant illisible")
     number = Decimal(text).scaleb(exponent)

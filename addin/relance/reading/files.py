@@ -217,7 +217,8 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
         max_row = ref_last - (table.totalsRowCount or 0)
         name = table.displayName or table.name
         span = span_under_table(ref_last, ws.max_row,
-                                (_table_bounds(t)[1] for t in ws.tables.values()))
+                                (_table_bounds(t)[1] for t in ws.tables.values()
+                                 if t.headerRowCount != 0))
         if span is not None:
             below = ref_last, [_shown(list(r)) for r in ws.iter_rows(
                 min_row=span[0], max_row=span[1], min_col=min_col, max_col=max_col,
@@ -235,22 +236,23 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
 
 
 def _shown(values: list) -> list:
-    """Texts as Excel shows them, as calamine reads them: Excel writes the characters XML
-    cannot hold as `_xHHHH_` (`_x000D_`, a carriage return) and an underscore that would
-    start such a text as `_x005F_`; openpyxl leaves the first, and takes `x005F_` out of
-    shared strings only. Only those are decoded: openpyxl's shared strings no longer tell a
-    written `_x0041_` from one it unmasked, and Excel escapes no other character."""
+    """Texts as Excel shows them, as calamine reads them: `_xHHHH_` is the character HHHH
+    (Excel writes `_x000D_` for a carriage return, other tools more) and `_x005F_` an
+    underscore (before a text that would read as such an escape); openpyxl leaves them, but
+    takes `x005F_` out of shared strings itself, so a `_x0041_` typed in a cell and saved by
+    Excel reads « A » here and `_x0041_` with calamine (nobody types that)."""
     if any(type(v) is str and "_x" in v for v in values):
         return [_EXCEL_ESCAPE.sub(_unescape, v) if type(v) is str and "_x" in v else v
                 for v in values]
     return values
 
 
-_EXCEL_ESCAPE = re.compile(r"_x(00[01][0-9A-Fa-f]|005[Ff])_")
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 def _unescape(m) -> str:
-    return chr(int(m.group(1), 16))
+    code = int(m.group(1), 16)  # as calamine: no lone surrogate, no non-character
+    return m.group(0) if 0xD800 <= code <= 0xDFFF or code >= 0xFFFE else chr(code)
 
 
 # --- CSV ---------------------------------------------------------------------------------

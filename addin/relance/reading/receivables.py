@@ -24,7 +24,7 @@ from ..values import (AMBIGUOUS, AMOUNT_LIMIT, CENT, DAY_FIRST, MONTH_FIRST, cel
 from .grid import Grid
 from .headers import (DATE_FIELDS, FIELDS, HEADER_SCAN_ROWS, REQUIRED, canonical,
                       find_header_row, headers_found, match_row)
-from .typos import closest_written
+from .typos import misspelt
 
 
 @dataclass(frozen=True)
@@ -82,18 +82,20 @@ _NOT_THE_AMOUNT = re.compile(rf"\b({_TAX_WORDS}|acomptes?|regl\w*|pay\w*|encaiss
 def _words(header: str) -> str:
     return strip_accents(header).casefold().replace(".", "")
 
-# Optional columns whose absence changes who gets a letter or what it claims: a header that
-# is beyond doubt a misspelling of one of them (`Litiges` without `Litige`) stops the run, as
-# a missing required column does; a disputed invoice must not be chased for want of a letter.
-DECISIVE = ("client", "paid", "payment_date", "balance", "first_reminder", "response",
-            "second_reminder", "formal_notice", "dispute", "insolvency", "client_type")
+_AMOUNTS = ("amount", "paid", "balance")
+
+# Columns that, missed, have a letter chase what must not be chased: a header that is beyond
+# doubt a misspelling of one of them (`Litigess`, `Procédure colective`) stops the run, as a
+# missing required column does. Other near misses are only hinted: a single « Date de
+# relance » is not to be renamed « Date 2e relance » on a guess.
+DECISIVE = ("dispute", "insolvency")
 
 
 def invoices_below(grid: Grid, columns: dict) -> Optional[tuple]:
     """(The table's last row, first, last, how many) of the rows under the Excel table that
-    look like invoices typed there: a number (not « Total »), an amount that reads as one,
-    and a client or a due date; not a header row (another table's, an export pasted under).
-    Notes, labelled sums and totals are not. None when there is none."""
+    look like invoices typed there: a number (not « Total »), an amount that reads as one
+    (a header row's « Montant TTC » does not), and a client or a due date. Notes, labelled
+    sums and totals are not. None when there is none."""
     if not grid.below_table:
         return None
     end, rows = grid.below_table
@@ -104,18 +106,24 @@ def invoices_below(grid: Grid, columns: dict) -> Optional[tuple]:
 
     def amount(row):
         for field in ("amount", "balance"):
+            value = cell(row, field)
+            if type(value) in (int, float):  # the usual cell, without parsing it
+                return True
             try:
-                if parse_amount(cell(row, field)) is not None:
+                if value is not None and parse_amount(value) is not None:
                     return True
             except ValueError:
                 pass
         return False
 
+    def number(row):
+        value = cell(row, "invoice")
+        text = cell_text(value) if value is not None else ""
+        return text and not (text[:1] in "TtSs" and _says_total(text))
+
     found = [end + 1 + k for k, row in enumerate(rows)
-             if cell_text(cell(row, "invoice")) and not _says_total(cell(row, "invoice"))
-             and amount(row)
-             and any(not is_blank(cell(row, f)) for f in ("client", "client_code", "due_date"))
-             and len(match_row(row)) < 3]
+             if number(row) and amount(row)
+             and any(not is_blank(cell(row, f)) for f in ("client", "client_code", "due_date"))]
     return (end, found[0], found[-1], len(found)) if found else None
 
 
@@ -132,18 +140,21 @@ def _below_table_note(grid: Grid, below: tuple) -> Anomaly:
 
 
 def _misspellings(ignored: list, fields, strict: bool = False) -> list:
-    """[(header, field)]: for each of `fields` (absent), the unrecognised header that likely
-    meant it (`Echeanse`, `Montant TCC`), each header once."""
-    unknown, found = list(ignored), []
-    for f in fields:
-        canonical_name, others = FIELDS[f]
-        candidates = unknown if f != "amount" else [
-            h for h in unknown if not _NOT_THE_AMOUNT.search(_words(h))]
-        written = closest_written(candidates, (canonical_name, *others), fold, strict)
-        if written is not None:
-            unknown.remove(written)
-            found.append((written, f))
-    return found
+    """[(header, field)]: the unrecognised headers that likely meant one of `fields` (absent),
+    each paired with the field it matches best and each field with its best header (a header
+    is not given to the first field it is near: « Date réponse client » is no « Date de
+    règlement »). A pre-tax, tax or paid amount is never offered as another amount."""
+    best = {}  # field -> (score, header)
+    for header in ignored:
+        key, words = fold(header), _words(header)
+        scores = [(max(misspelt(key, fold(name), strict) for name in (FIELDS[f][0], *FIELDS[f][1])),
+                   f) for f in fields
+                  if not (f in _AMOUNTS and (_NOT_THE_AMOUNT if f == "amount" else _TAXES)
+                          .search(words))]
+        score, f = max(scores, default=(0.0, None))
+        if score and score > best.get(f, (0.0, None))[0]:
+            best[f] = (score, header)
+    return [(header, f) for f, (_, header) in best.items()]
 
 
 def _other_amounts(ignored: list, missing: list) -> str:
@@ -151,8 +162,12 @@ def _other_amounts(ignored: list, missing: list) -> str:
     if "amount" not in missing:
         return ""
     taxes = [h for h in ignored if _TAXES.search(_words(h))]
-    return (f" {_quote_list(taxes)} n'est pas le montant réclamé : une relance porte sur le "
-            f"montant TTC (toutes taxes comprises) ; ajoutez-le.") if taxes else ""
+    if not taxes:
+        return ""
+    verb = "n'est pas le montant réclamé" if len(taxes) == 1 else \
+        "ne sont pas le montant réclamé"
+    return (f" {_quote_list(taxes)} {verb} : une relance porte sur le montant TTC (toutes "
+            f"taxes comprises).")
 
 
 def _misspelt_hint(pairs: list) -> str:
@@ -291,18 +306,23 @@ def _drop_text_lines(grid: Grid, columns: dict, non_blank: list, body: list, num
     amount_cols = [columns[f] for f in ("amount", "balance") if f in columns]
     if not amount_cols:
         return
-    first, *others = [_column(body, j) for j in amount_cols]
+    first = _column(body, amount_cols[0])
     if None not in first:
         return
+    # empty, or a zero a formula filled down the column shows there (`=O-P` on a note row)
     rest = [j for f, j in columns.items() if f not in ("invoice", "stage")]
     for p in [p for p, v in enumerate(first) if v is None]:
         row, number = body[p], numbers[p]
-        if (p not in dropped and number and all(c[p] is None for c in others)
-                and all(j >= len(row) or is_blank(row[j]) for j in rest)):
+        if (p not in dropped and number
+                and all(j >= len(row) or is_blank(row[j]) or _is_zero(row[j]) for j in rest)):
             dropped.add(p)
             anomalies[non_blank[p]] = Anomaly(
                 f"ligne de texte seule, sans client, montant ni échéance (une note ?), "
                 f"ignorée : « {number} »", grid.location(non_blank[p]))
+
+
+def _is_zero(value) -> bool:
+    return type(value) in (int, float) and value == 0
 
 
 def _column(rows: list, j: int) -> list:

@@ -27,14 +27,31 @@ def closest(typed: str, known: dict) -> Optional[str]:
     return known[best] if _score(typed, best) >= THRESHOLD else None
 
 
-def closest_written(texts: Iterable[str], names: Iterable[str],
-                    fold: Callable[[str], str], strict: bool = False) -> Optional[str]:
-    """Which of `texts` (as the user wrote them: the headers the tool did not recognise) most
-    likely meant one of `names` (the headers of a column it looks for), or None; `strict`:
-    only a misspelling beyond doubt (STRICT)."""
-    keys = [fold(n) for n in names]
-    scored = [(max(_score(fold(t), k, strict) for k in keys), t) for t in texts if fold(t)]
-    if not scored or not keys:
-        return None
-    score, text = max(scored, key=lambda st: st[0])
-    return text if score >= (STRICT if strict else THRESHOLD) else None
+_RANK = None
+
+
+def _ranks(folded: str) -> list:
+    """The numbers a header holds, in digits or in words (`deuxieme`, `premiere`)."""
+    global _RANK
+    if _RANK is None:
+        import re
+        _RANK = re.compile(r"\d|premiere?|deuxieme|seconde?|troisieme|first|third")
+    words = {"premier": "1", "premiere": "1", "first": "1", "deuxieme": "2", "second": "2",
+             "seconde": "2", "troisieme": "3", "third": "3"}
+    return [words.get(m, m) for m in _RANK.findall(folded)]
+
+
+def misspelt(typed: str, candidate: str, strict: bool = False) -> float:
+    """How surely `typed` is `candidate` misspelt (both folded), 0 when not at all: the same
+    digits (`Relance 3` is not `Relance 2`), and letters close enough: STRICT, or THRESHOLD
+    when both start alike (`Echeanse`, `Montant TCC`; `Mode de paiement` is not `Date de
+    paiement`). `strict`: STRICT always."""
+    import difflib  # only when a message needs it
+    if _ranks(typed) != _ranks(candidate):
+        return 0.0
+    matcher = difflib.SequenceMatcher(None, typed, candidate)
+    need = STRICT if strict or typed[:4] != candidate[:4] else THRESHOLD
+    if matcher.real_quick_ratio() < need or matcher.quick_ratio() < need:  # upper bounds
+        return 0.0
+    ratio = matcher.ratio()
+    return ratio if ratio >= need else 0.0
