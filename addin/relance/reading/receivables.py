@@ -145,10 +145,10 @@ def _misspellings(ignored: list, fields, strict: bool = False) -> list:
     is not given to the first field it is near: « Date réponse client » is no « Date de
     règlement »). A pre-tax, tax or paid amount is never offered as another amount."""
     best = {}  # field -> (score, header)
+    names = {f: [fold(name) for name in (FIELDS[f][0], *FIELDS[f][1])] for f in fields}
     for header in ignored:
         key, words = fold(header), _words(header)
-        scores = [(max(misspelt(key, fold(name), strict) for name in (FIELDS[f][0], *FIELDS[f][1])),
-                   f) for f in fields
+        scores = [(max(misspelt(key, name, strict) for name in names[f]), f) for f in fields
                   if not (f in _AMOUNTS and (_NOT_THE_AMOUNT if f == "amount" else _TAXES)
                           .search(words))]
         score, f = max(scores, default=(0.0, None))
