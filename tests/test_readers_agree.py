@@ -229,7 +229,7 @@ def test_both_readers_decode_the_escapes_excel_writes_in_texts(tmp_path, shared)
     # unmasks it in shared strings itself (see files._shown)
     first = "F1" if shared else "F_x005F_x0041_"
     ws.append([first, "Dupont_x000D_ et fils", date(2026, 9, 1), 100, date(2026, 10, 1)])
-    ws.append(["F2", "Caf_x00E9__x005f_e_x0001__xD83D_", date(2026, 9, 1), 50,
+    ws.append(["F2", "Caf_x00E9__x005f_e_x0001__xD83D__x0153_", date(2026, 9, 1), 50,
                date(2026, 10, 1)])
     wb.save(tmp_path / "e.xlsx")
     book = excelify(tmp_path / "e.xlsx") if shared else tmp_path / "e.xlsx"
@@ -238,7 +238,7 @@ def test_both_readers_decode_the_escapes_excel_writes_in_texts(tmp_path, shared)
     lines = json.loads(fast[1])
     assert [(ln["invoice"], ln["client"]) for ln in lines] == [
         ("F1" if shared else "F_x0041_", "Dupont\n et fils"),  # a line break, as typed
-        ("F2", "Café_e\x01_xD83D_")]
+        ("F2", "Café_e\x01_xD83D__x0153_")]  # above _x00FF_, calamine leaves them
 
 
 def test_rows_typed_under_the_table_are_pointed_out_by_both_readers(tmp_path):

@@ -236,23 +236,23 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
 
 
 def _shown(values: list) -> list:
-    """Texts as Excel shows them, as calamine reads them: `_xHHHH_` is the character HHHH
-    (Excel writes `_x000D_` for a carriage return, other tools more) and `_x005F_` an
-    underscore (before a text that would read as such an escape); openpyxl leaves them, but
-    takes `x005F_` out of shared strings itself, so a `_x0041_` typed in a cell and saved by
-    Excel reads « A » here and `_x0041_` with calamine (nobody types that)."""
+    """Texts as calamine reads them: `_xHHHH_` up to `_x00FF_` is that character (Excel
+    writes `_x000D_` for a carriage return, `_x005F_` for an underscore before a text that
+    would read as such an escape); calamine leaves the higher ones as they are, and so does
+    this. openpyxl leaves them all, but takes `x005F_` out of shared strings itself, so a
+    `_x0041_` typed in a cell and saved by Excel reads « A » here and `_x0041_` with calamine
+    (nobody types that)."""
     if any(type(v) is str and "_x" in v for v in values):
         return [_EXCEL_ESCAPE.sub(_unescape, v) if type(v) is str and "_x" in v else v
                 for v in values]
     return values
 
 
-_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_EXCEL_ESCAPE = re.compile(r"_x(00[0-9A-Fa-f]{2})_")
 
 
 def _unescape(m) -> str:
-    code = int(m.group(1), 16)  # as calamine: no lone surrogate, no non-character
-    return m.group(0) if 0xD800 <= code <= 0xDFFF or code >= 0xFFFE else chr(code)
+    return chr(int(m.group(1), 16))
 
 
 # --- CSV ---------------------------------------------------------------------------------

@@ -77,18 +77,27 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
 _TAX_WORDS = r"ht|htva|hors\s+taxes?|tva"
 _TAXES = re.compile(rf"\b({_TAX_WORDS})\b")
 _NOT_THE_AMOUNT = re.compile(rf"\b({_TAX_WORDS}|acomptes?|regl\w*|pay\w*|encaiss\w*|vers\w*)\b")
+# Headers near a known name that say another thing: a date is no amount (« Encaissé le »),
+# what is unpaid is no payment (« Montant impayé », « à régler »), a planned or limit date is
+# no payment date (« Date limite de paiement »)
+_NOT_OF_FIELD = {
+    "paid": re.compile(rf"\b({_TAX_WORDS}|le|date|impaye\w*|non|restant|reste|du|a)\b"),
+    "balance": re.compile(rf"\b({_TAX_WORDS}|le|date)\b"),
+    "payment_date": re.compile(r"\b(limite|prevue?s?|echeance|previsionnel\w*)\b"),
+}
 
 
 def _words(header: str) -> str:
     return strip_accents(header).casefold().replace(".", "")
 
-_AMOUNTS = ("amount", "paid", "balance")
+_NEVER = re.compile(r"(?!)")
 
-# Columns that, missed, have a letter chase what must not be chased: a header that is beyond
-# doubt a misspelling of one of them (`Litigess`, `Procédure colective`) stops the run, as a
-# missing required column does. Other near misses are only hinted: a single « Date de
-# relance » is not to be renamed « Date 2e relance » on a guess.
-DECISIVE = ("dispute", "insolvency")
+# Columns that, missed, have a letter chase what must not be chased or claim what was paid: a
+# header that is beyond doubt (typos.misspelt, strict: same start, same numbers, 0.9) a
+# misspelling of one of them (`Litigess`, `Montant rélgé`) stops the run, as a missing
+# required column does. Other near misses are only hinted.
+DECISIVE = ("dispute", "insolvency", "paid", "balance", "payment_date", "response",
+            "first_reminder", "second_reminder", "formal_notice")
 
 
 def invoices_below(grid: Grid, columns: dict) -> Optional[tuple]:
@@ -149,8 +158,8 @@ def _misspellings(ignored: list, fields, strict: bool = False) -> list:
     for header in ignored:
         key, words = fold(header), _words(header)
         scores = [(max(misspelt(key, name, strict) for name in names[f]), f) for f in fields
-                  if not (f in _AMOUNTS and (_NOT_THE_AMOUNT if f == "amount" else _TAXES)
-                          .search(words))]
+                  if not ((_NOT_THE_AMOUNT if f == "amount" else _NOT_OF_FIELD.get(f))
+                          or _NEVER).search(words)]
         score, f = max(scores, default=(0.0, None))
         if score and score > best.get(f, (0.0, None))[0]:
             best[f] = (score, header)
@@ -201,7 +210,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     if decisive:
         raise RelanceError(
             f"{grid.place}, ligne d'en-têtes {grid.first_row + header_index} : "
-            + " ".join(f"l'en-tête « {written} » n'est pas reconnu, mais ressemble à « "
+            + " ".join(f"L'en-tête « {written} » n'est pas reconnu, mais ressemble à « "
                        f"{canonical(f)} », une colonne qui décide des factures à relancer ou "
                        f"des montants réclamés." for written, f in decisive)
             + " Si c'est bien elle, renommez l'en-tête ainsi ; sinon, donnez-lui un nom qui ne "

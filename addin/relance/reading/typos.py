@@ -2,7 +2,7 @@
 message beats a bare « introuvable »."""
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from typing import Optional
 
 THRESHOLD = 0.8
 # Close enough to be a misspelling beyond doubt (`Litiges`, `Montant rélgé`), letters alone:
@@ -41,16 +41,24 @@ def _ranks(folded: str) -> list:
     return [words.get(m, m) for m in _RANK.findall(folded)]
 
 
+# A header and a known name that start alike are a misspelling from HINT on (`Echeanse`,
+# `Montant TCC`; `Responsable` is not `Réponse`); otherwise only from APART on (`Compte` is
+# not `Acompte`, `Mode de paiement` not `Date de paiement`).
+HINT, APART = 0.85, 0.95
+
+
 def misspelt(typed: str, candidate: str, strict: bool = False) -> float:
     """How surely `typed` is `candidate` misspelt (both folded), 0 when not at all: the same
-    digits (`Relance 3` is not `Relance 2`), and letters close enough: STRICT, or THRESHOLD
-    when both start alike (`Echeanse`, `Montant TCC`; `Mode de paiement` is not `Date de
-    paiement`). `strict`: STRICT always."""
+    numbers (`Relance 3` is not `Relance 2`), letters close enough (HINT, APART); `strict`
+    (a misspelling beyond doubt, that stops a run): the same start and STRICT."""
     import difflib  # only when a message needs it
     if _ranks(typed) != _ranks(candidate):
         return 0.0
+    alike = typed[:4] == candidate[:4]
+    if strict and not alike:
+        return 0.0
     matcher = difflib.SequenceMatcher(None, typed, candidate)
-    need = STRICT if strict or typed[:4] != candidate[:4] else THRESHOLD
+    need = STRICT if strict else HINT if alike else APART
     if matcher.real_quick_ratio() < need or matcher.quick_ratio() < need:  # upper bounds
         return 0.0
     ratio = matcher.ratio()
