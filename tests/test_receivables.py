@@ -680,7 +680,8 @@ def test_plurals_and_short_forms_of_decisive_columns_are_recognised(header, fiel
 @pytest.mark.parametrize("header, meant", [
     ("Litigess", "Litige"), ("Procédure colective", "Procédure collective"),
     ("Montant rélgé", "Montant réglé"), ("Date 1ere relanse", "Date 1ère relance"),
-    ("Date réponse clients", "Réponse client")])
+    ("Date réponse clients", "Réponse client"), ("Litiges clients", "Litige"),
+    ("Procédure collective ouverte le", "Procédure collective")])
 def test_a_misspelt_column_that_decides_the_letters_stops_the_run(header, meant):
     """A disputed invoice chased, a part payment forgotten, a promise ignored, for a typo in
     the header: a header beyond doubt a misspelling of such a column stops the run."""
@@ -694,7 +695,7 @@ def test_a_misspelt_column_that_decides_the_letters_stops_the_run(header, meant)
 
 @pytest.mark.parametrize("header", ["Date de relance", "Relance", "Date relance 3", "Relancé le",
                                     "Compte", "Mode de paiement", "Responsable", "Montant impayé",
-                                    "Nom du client", "Mode de règlement", "Date litige",
+                                    "Mode de règlement",
                                     "Montant à régler", "Date limite de paiement", "Encaissé le",
                                     "Date de paiement prévue"])
 def test_columns_near_a_known_name_never_stop_the_run(header):
@@ -711,14 +712,16 @@ def test_columns_near_a_known_name_never_stop_the_run(header):
 
 @pytest.mark.parametrize("header", ["Réglé le", "Payé le", "Date paiement", "Type de client",
                                     "Date de mise en demeure", "Date de 1ère relance",
-                                    "2nde relance", "Date réponse client", "Procédures"])
+                                    "2nde relance", "Date réponse client", "Procédures",
+                                    "Nom du client"])
 def test_synonyms_ledgers_use_are_recognised(header):
     from relance.reading.headers import field_of
     assert field_of(header) == {
         "Réglé le": "payment_date", "Payé le": "payment_date", "Date paiement": "payment_date",
         "Type de client": "client_type", "Date de mise en demeure": "formal_notice",
         "Date de 1ère relance": "first_reminder", "2nde relance": "second_reminder",
-        "Date réponse client": "response", "Procédures": "insolvency"}[header]
+        "Date réponse client": "response", "Procédures": "insolvency",
+        "Nom du client": "client"}[header]
 
 
 def test_an_unrecognised_column_near_an_optional_one_gets_a_hint():
@@ -743,3 +746,11 @@ def test_a_note_on_a_row_whose_balance_formula_shows_zero_is_still_a_note():
     assert [a.message for a in result.anomalies] == [
         "ligne de texte seule, sans client, montant ni échéance (une note ?), ignorée : "
         "« Note : à revoir »"]
+
+
+def test_a_known_name_with_more_said_is_hinted():
+    g = grid(["N° facture", "Client", "Échéance", "Montant TTC", "Date 1ère relance (J+30)",
+              "Montant réglé TTC"], ["FA-1", "Dupont", "15/03/2026", "100", "", ""])
+    (note,) = [a.message for a in parse_receivables(g).anomalies if "non reconnues" in a.message]
+    assert "« Date 1ère relance (J+30) » désigne-t-il la colonne « Date 1ère relance » ?" in note
+    assert "« Montant réglé TTC » désigne-t-il la colonne « Montant réglé » ?" in note

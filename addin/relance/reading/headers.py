@@ -14,7 +14,7 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "invoice": ("N° facture", ("Numéro de facture", "Facture", "Référence facture", "Invoice",
                                "Invoice number", "Invoice no", "N° de facture", "No facture",
                                "Numéro facture", "Num facture", "Réf facture")),
-    "client": ("Client", ("Nom client", "Raison sociale", "Débiteur", "Customer", "Customer name")),
+    "client": ("Client", ("Nom client", "Nom du client", "Raison sociale", "Débiteur", "Customer", "Customer name")),
     "client_code": ("Code client", ("N° client", "Compte client", "Customer ID", "Account")),
     "invoice_date": ("Date facture", ("Date de facture", "Date d'émission", "Invoice date")),
     "due_date": ("Échéance", ("Date d'échéance", "Date échéance", "Due date")),

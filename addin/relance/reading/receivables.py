@@ -207,6 +207,12 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
             f"{_quote_list(headers_found(grid, header_index))}."
             f"{_misspelt_hint(_misspellings(ignored, missing))}{_other_amounts(ignored, missing)}")
     decisive = _misspellings(ignored, [f for f in DECISIVE if f not in columns], strict=True)
+    # a column that names a dispute or insolvency without being one the tool reads
+    # (« Litiges clients »): the invoices it marks would be chased
+    for f in ("dispute", "insolvency"):
+        naming = [h for h in ignored if fold(canonical(f)) in fold(h)]
+        if f not in columns and naming and f not in {g for _, g in decisive}:
+            decisive.append((naming[0], f))
     if decisive:
         raise RelanceError(
             f"{grid.place}, ligne d'en-têtes {grid.first_row + header_index} : "

@@ -52,6 +52,8 @@ def misspelt(typed: str, candidate: str, strict: bool = False) -> float:
     numbers (`Relance 3` is not `Relance 2`), letters close enough (HINT, APART); `strict`
     (a misspelling beyond doubt, that stops a run): the same start and STRICT."""
     import difflib  # only when a message needs it
+    if not strict and len(candidate) >= 6 and candidate in typed:
+        return HINT  # a known name with more said (« Litiges clients », « Date 1ère relance (J+30) »)
     if _ranks(typed) != _ranks(candidate):
         return 0.0
     alike = typed[:4] == candidate[:4]
