@@ -680,8 +680,7 @@ def test_plurals_and_short_forms_of_decisive_columns_are_recognised(header, fiel
 @pytest.mark.parametrize("header, meant", [
     ("Litigess", "Litige"), ("Procédure colective", "Procédure collective"),
     ("Montant rélgé", "Montant réglé"), ("Date 1ere relanse", "Date 1ère relance"),
-    ("Date réponse clients", "Réponse client"), ("Litiges clients", "Litige"),
-    ("Procédure collective ouverte le", "Procédure collective")])
+    ("Date réponse clients", "Réponse client"), ("Litigee", "Litige")])
 def test_a_misspelt_column_that_decides_the_letters_stops_the_run(header, meant):
     """A disputed invoice chased, a part payment forgotten, a promise ignored, for a typo in
     the header: a header beyond doubt a misspelling of such a column stops the run."""
@@ -697,7 +696,11 @@ def test_a_misspelt_column_that_decides_the_letters_stops_the_run(header, meant)
                                     "Compte", "Mode de paiement", "Responsable", "Montant impayé",
                                     "Mode de règlement",
                                     "Montant à régler", "Date limite de paiement", "Encaissé le",
-                                    "Date de paiement prévue"])
+                                    "Date de paiement prévue", "Payée", "Réglée", "Encaissée",
+                                    "Soldée", "Date de paiement promise", "Adresse e-mail",
+                                    "Date 1ère relance prévue", "Frais de mise en demeure",
+                                    "Réponse attendue le", "Date 1ère relance 2026",
+                                    "Acompte demandé", "Montant réel", "Email client"])
 def test_columns_near_a_known_name_never_stop_the_run(header):
     """Other columns a ledger keeps: reported, never a stop; the digits must agree for a hint
     (« Date relance 3 » is no « Date 2e relance »)."""
@@ -712,7 +715,7 @@ def test_columns_near_a_known_name_never_stop_the_run(header):
 
 @pytest.mark.parametrize("header", ["Réglé le", "Payé le", "Date paiement", "Type de client",
                                     "Date de mise en demeure", "Date de 1ère relance",
-                                    "2nde relance", "Date réponse client", "Procédures",
+                                    "2nde relance", "Date réponse client", "Litiges clients",
                                     "Nom du client"])
 def test_synonyms_ledgers_use_are_recognised(header):
     from relance.reading.headers import field_of
@@ -720,7 +723,7 @@ def test_synonyms_ledgers_use_are_recognised(header):
         "Réglé le": "payment_date", "Payé le": "payment_date", "Date paiement": "payment_date",
         "Type de client": "client_type", "Date de mise en demeure": "formal_notice",
         "Date de 1ère relance": "first_reminder", "2nde relance": "second_reminder",
-        "Date réponse client": "response", "Procédures": "insolvency",
+        "Date réponse client": "response", "Litiges clients": "dispute",
         "Nom du client": "client"}[header]
 
 
@@ -749,8 +752,9 @@ def test_a_note_on_a_row_whose_balance_formula_shows_zero_is_still_a_note():
 
 
 def test_a_known_name_with_more_said_is_hinted():
-    g = grid(["N° facture", "Client", "Échéance", "Montant TTC", "Date 1ère relance (J+30)",
-              "Montant réglé TTC"], ["FA-1", "Dupont", "15/03/2026", "100", "", ""])
+    g = grid(["N° facture", "Client", "Échéance", "Montant TTC", "Montant réglé TTC",
+              "Procédure collective ouverte le"], ["FA-1", "Dupont", "15/03/2026", "100", "", ""])
     (note,) = [a.message for a in parse_receivables(g).anomalies if "non reconnues" in a.message]
-    assert "« Date 1ère relance (J+30) » désigne-t-il la colonne « Date 1ère relance » ?" in note
     assert "« Montant réglé TTC » désigne-t-il la colonne « Montant réglé » ?" in note
+    assert "« Procédure collective ouverte le » désigne-t-il la colonne « Procédure " \
+        "collective » ?" in note

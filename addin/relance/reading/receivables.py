@@ -76,14 +76,22 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
 # paid amount is never what is claimed (« Montant HT » is no typo of « Montant TTC »).
 _TAX_WORDS = r"ht|htva|hors\s+taxes?|tva"
 _TAXES = re.compile(rf"\b({_TAX_WORDS})\b")
-_NOT_THE_AMOUNT = re.compile(rf"\b({_TAX_WORDS}|acomptes?|regl\w*|pay\w*|encaiss\w*|vers\w*)\b")
+_NOT_THE_AMOUNT = re.compile(rf"\b({_TAX_WORDS}|acomptes?|regl\w*|pay\w*|encaiss\w*|vers\w*|"
+                             rf"avoirs?|remises?|escomptes?)\b")
 # Headers near a known name that say another thing: a date is no amount (« Encaissé le »),
 # what is unpaid is no payment (« Montant impayé », « à régler »), a planned or limit date is
 # no payment date (« Date limite de paiement »)
+_PLANNED = r"limite|prevu\w*|previsionnel\w*|promis\w*|attendu\w*|convenu\w*|estim\w*|envoyer"
 _NOT_OF_FIELD = {
-    "paid": re.compile(rf"\b({_TAX_WORDS}|le|date|impaye\w*|non|restant|reste|du|a)\b"),
+    "paid": re.compile(rf"\b({_TAX_WORDS}|le|date|par|impaye\w*|non|restant|reste|du|a|reel|"
+                       rf"demande|facture|n|acompte)\b"),
     "balance": re.compile(rf"\b({_TAX_WORDS}|le|date)\b"),
-    "payment_date": re.compile(r"\b(limite|prevue?s?|echeance|previsionnel\w*)\b"),
+    "payment_date": re.compile(rf"\b({_PLANNED}|echeance)\b"),
+    "first_reminder": re.compile(rf"\b({_PLANNED}|frais)\b"),
+    "second_reminder": re.compile(rf"\b({_PLANNED}|frais)\b"),
+    "formal_notice": re.compile(rf"\b({_PLANNED}|frais)\b"),
+    "response": re.compile(rf"\b({_PLANNED})\b"),
+    "address": re.compile(r"\b(e|mail|email|courriel)\b"),
 }
 
 
@@ -91,6 +99,11 @@ def _words(header: str) -> str:
     return strip_accents(header).casefold().replace(".", "")
 
 _NEVER = re.compile(r"(?!)")
+# « Payée », « Réglées », « Soldée »: a yes/no column, neither an amount nor a date
+_YES_NO = re.compile(r"[a-z]+ees?")
+# Decisive columns with short names (« Litige »): no other column is named near them, so a
+# misspelling of a short one stops the run too (« Payée » is near « Payé le », a question)
+_SHORT_NAMED = ("dispute", "insolvency")
 
 # Columns that, missed, have a letter chase what must not be chased or claim what was paid: a
 # header that is beyond doubt (typos.misspelt, strict: same start, same numbers, 0.9) a
@@ -157,9 +170,12 @@ def _misspellings(ignored: list, fields, strict: bool = False) -> list:
     names = {f: [fold(name) for name in (FIELDS[f][0], *FIELDS[f][1])] for f in fields}
     for header in ignored:
         key, words = fold(header), _words(header)
-        scores = [(max(misspelt(key, name, strict) for name in names[f]), f) for f in fields
+        yes_no = _YES_NO.fullmatch(words)
+        scores = [(max(misspelt(key, name, strict, 6 if f in _SHORT_NAMED else 9)
+                       for name in names[f]), f) for f in fields
                   if not ((_NOT_THE_AMOUNT if f == "amount" else _NOT_OF_FIELD.get(f))
-                          or _NEVER).search(words)]
+                          or _NEVER).search(words)
+                  and not (yes_no and f in ("paid", "balance", "payment_date"))]
         score, f = max(scores, default=(0.0, None))
         if score and score > best.get(f, (0.0, None))[0]:
             best[f] = (score, header)
@@ -207,12 +223,6 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
             f"{_quote_list(headers_found(grid, header_index))}."
             f"{_misspelt_hint(_misspellings(ignored, missing))}{_other_amounts(ignored, missing)}")
     decisive = _misspellings(ignored, [f for f in DECISIVE if f not in columns], strict=True)
-    # a column that names a dispute or insolvency without being one the tool reads
-    # (« Litiges clients »): the invoices it marks would be chased
-    for f in ("dispute", "insolvency"):
-        naming = [h for h in ignored if fold(canonical(f)) in fold(h)]
-        if f not in columns and naming and f not in {g for _, g in decisive}:
-            decisive.append((naming[0], f))
     if decisive:
         raise RelanceError(
             f"{grid.place}, ligne d'en-têtes {grid.first_row + header_index} : "

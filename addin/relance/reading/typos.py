@@ -47,17 +47,22 @@ def _ranks(folded: str) -> list:
 HINT, APART = 0.85, 0.95
 
 
-def misspelt(typed: str, candidate: str, strict: bool = False) -> float:
+def misspelt(typed: str, candidate: str, strict: bool = False,
+             strict_length: int = 9) -> float:
     """How surely `typed` is `candidate` misspelt (both folded), 0 when not at all: the same
     numbers (`Relance 3` is not `Relance 2`), letters close enough (HINT, APART); `strict`
-    (a misspelling beyond doubt, that stops a run): the same start and STRICT."""
+    (a misspelling beyond doubt, that stops a run): the same start, a letter more or less at
+    most, STRICT, in a name of `strict_length` letters or more."""
     import difflib  # only when a message needs it
-    if not strict and len(candidate) >= 6 and candidate in typed:
-        return HINT  # a known name with more said (« Litiges clients », « Date 1ère relance (J+30) »)
     if _ranks(typed) != _ranks(candidate):
         return 0.0
+    if not strict and len(candidate) >= 10 and candidate in typed:
+        return HINT - 0.01  # a known name with more said (« Montant réglé TTC »): below a typo
     alike = typed[:4] == candidate[:4]
-    if strict and not alike:
+    # beyond doubt: a slip of a letter or two in a long name (« Montant rélgé »); a short name
+    # near another word (« Payée » and « Payé le », « Encaissée ») is a question at most
+    if strict and not (alike and abs(len(typed) - len(candidate)) <= 1
+                       and len(candidate) >= strict_length):
         return 0.0
     matcher = difflib.SequenceMatcher(None, typed, candidate)
     need = STRICT if strict else HINT if alike else APART
