@@ -20,11 +20,11 @@ from ..model import Anomaly, Client, Invoice, Location, RelanceError
 from ..values import (AMBIGUOUS, AMOUNT_LIMIT, CENT, DAY_FIRST, MONTH_FIRST, cell_text,
                       is_blank, is_disputed, is_insolvent, parse_amount, parse_client_type,
                       parse_date, parse_language, parse_response, strip_accents,
-                      fold, text_date_order)
+                      text_date_order)
 from .grid import Grid
 from .headers import (DATE_FIELDS, FIELDS, HEADER_SCAN_ROWS, REQUIRED, canonical,
                       find_header_row, headers_found, match_row)
-from .typos import misspelt
+from .header_hints import DECISIVE, hint_text, misspellings, tax_amounts
 
 
 @dataclass(frozen=True)
@@ -72,47 +72,6 @@ def parse_receivables(grid: Grid, month_first_setting: bool = False) -> Receivab
     return complete_receivables(survey, *read_rows(survey, 0, len(survey.indices)))
 
 
-# Headers close in spelling to the amount due but naming another amount: a pre-tax, tax or
-# paid amount is never what is claimed (« Montant HT » is no typo of « Montant TTC »).
-_TAX_WORDS = r"ht|htva|hors\s+taxes?|tva"
-_TAXES = re.compile(rf"\b({_TAX_WORDS})\b")
-_NOT_THE_AMOUNT = re.compile(rf"\b({_TAX_WORDS}|acomptes?|regl\w*|pay\w*|encaiss\w*|vers\w*|"
-                             rf"avoirs?|remises?|escomptes?)\b")
-# Headers near a known name that say another thing: a date is no amount (« Encaissé le »),
-# what is unpaid is no payment (« Montant impayé », « à régler »), a planned or limit date is
-# no payment date (« Date limite de paiement »)
-_PLANNED = r"limite|prevu\w*|previsionnel\w*|promis\w*|attendu\w*|convenu\w*|estim\w*|envoyer"
-_NOT_OF_FIELD = {
-    "paid": re.compile(rf"\b({_TAX_WORDS}|le|date|par|impaye\w*|non|restant|reste|du|a|reel|"
-                       rf"demande|facture|n|acompte)\b"),
-    "balance": re.compile(rf"\b({_TAX_WORDS}|le|date)\b"),
-    "payment_date": re.compile(rf"\b({_PLANNED}|echeance)\b"),
-    "first_reminder": re.compile(rf"\b({_PLANNED}|frais)\b"),
-    "second_reminder": re.compile(rf"\b({_PLANNED}|frais)\b"),
-    "formal_notice": re.compile(rf"\b({_PLANNED}|frais)\b"),
-    "response": re.compile(rf"\b({_PLANNED})\b"),
-    "address": re.compile(r"\b(e|mail|email|courriel)\b"),
-}
-
-
-def _words(header: str) -> str:
-    return strip_accents(header).casefold().replace(".", "")
-
-_NEVER = re.compile(r"(?!)")
-# « Payée », « Réglées », « Soldée »: a yes/no column, neither an amount nor a date
-_YES_NO = re.compile(r"[a-z]+ees?")
-# Decisive columns with short names (« Litige »): no other column is named near them, so a
-# misspelling of a short one stops the run too (« Payée » is near « Payé le », a question)
-_SHORT_NAMED = ("dispute", "insolvency")
-
-# Columns that, missed, have a letter chase what must not be chased or claim what was paid: a
-# header that is beyond doubt (typos.misspelt, strict: same start, same numbers, 0.9) a
-# misspelling of one of them (`Litigess`, `Montant rélgé`) stops the run, as a missing
-# required column does. Other near misses are only hinted.
-DECISIVE = ("dispute", "insolvency", "paid", "balance", "payment_date", "response",
-            "first_reminder", "second_reminder", "formal_notice")
-
-
 def invoices_below(grid: Grid, columns: dict) -> Optional[tuple]:
     """(The table's last row, first, last, how many) of the rows under the Excel table that
     look like invoices typed there: a number (not « Total »), an amount that reads as one
@@ -149,6 +108,17 @@ def invoices_below(grid: Grid, columns: dict) -> Optional[tuple]:
     return (end, found[0], found[-1], len(found)) if found else None
 
 
+def _other_amounts(ignored: list, missing: list) -> str:
+    """When the amount due is missing, why a pre-tax or tax amount found instead is not it."""
+    taxes = tax_amounts(ignored) if "amount" in missing else []
+    if not taxes:
+        return ""
+    verb = "n'est pas le montant réclamé" if len(taxes) == 1 else \
+        "ne sont pas le montant réclamé"
+    return (f" {_quote_list(taxes)} {verb} : une relance porte sur le montant TTC (toutes "
+            f"taxes comprises).")
+
+
 def _below_table_note(grid: Grid, below: tuple) -> Anomaly:
     """Invoices typed under the Excel table: Excel did not take them in (a table grows only
     when one types right under its last row), so they are not read."""
@@ -159,46 +129,6 @@ def _below_table_note(grid: Grid, below: tuple) -> Anomaly:
         f"{what[0]} sous le tableau Excel « {grid.table} », qui s'arrête à la ligne {end} : "
         f"hors du tableau, {what[1]}. Agrandissez le tableau pour les y inclure (Création de "
         f"tableau > Redimensionner le tableau).", Location(grid.sheet, first))
-
-
-def _misspellings(ignored: list, fields, strict: bool = False) -> list:
-    """[(header, field)]: the unrecognised headers that likely meant one of `fields` (absent),
-    each paired with the field it matches best and each field with its best header (a header
-    is not given to the first field it is near: « Date réponse client » is no « Date de
-    règlement »). A pre-tax, tax or paid amount is never offered as another amount."""
-    best = {}  # field -> (score, header)
-    names = {f: [fold(name) for name in (FIELDS[f][0], *FIELDS[f][1])] for f in fields}
-    for header in ignored:
-        key, words = fold(header), _words(header)
-        yes_no = _YES_NO.fullmatch(words)
-        scores = [(max(misspelt(key, name, strict, 6 if f in _SHORT_NAMED else 9)
-                       for name in names[f]), f) for f in fields
-                  if not ((_NOT_THE_AMOUNT if f == "amount" else _NOT_OF_FIELD.get(f))
-                          or _NEVER).search(words)
-                  and not (yes_no and f in ("paid", "balance", "payment_date"))]
-        score, f = max(scores, default=(0.0, None))
-        if score and score > best.get(f, (0.0, None))[0]:
-            best[f] = (score, header)
-    return [(header, f) for f, (_, header) in best.items()]
-
-
-def _other_amounts(ignored: list, missing: list) -> str:
-    """When the amount due is missing, why a pre-tax or tax amount found instead is not it."""
-    if "amount" not in missing:
-        return ""
-    taxes = [h for h in ignored if _TAXES.search(_words(h))]
-    if not taxes:
-        return ""
-    verb = "n'est pas le montant réclamé" if len(taxes) == 1 else \
-        "ne sont pas le montant réclamé"
-    return (f" {_quote_list(taxes)} {verb} : une relance porte sur le montant TTC (toutes "
-            f"taxes comprises).")
-
-
-def _misspelt_hint(pairs: list) -> str:
-    """The misspellings asked as questions: the user then knows which cell to look at."""
-    return "".join(f" L'en-tête « {written} » désigne-t-il la colonne « {canonical(f)} » ? "
-                   f"Si oui, renommez-le « {canonical(f)} »." for written, f in pairs)
 
 
 def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
@@ -221,8 +151,8 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
             f"{grid.place} : colonne {names} introuvable (ligne d'en-têtes "
             f"{grid.first_row + header_index}). En-têtes trouvés : "
             f"{_quote_list(headers_found(grid, header_index))}."
-            f"{_misspelt_hint(_misspellings(ignored, missing))}{_other_amounts(ignored, missing)}")
-    decisive = _misspellings(ignored, [f for f in DECISIVE if f not in columns], strict=True)
+            f"{hint_text(misspellings(ignored, missing))}{_other_amounts(ignored, missing)}")
+    decisive = misspellings(ignored, [f for f in DECISIVE if f not in columns], strict=True)
     if decisive:
         raise RelanceError(
             f"{grid.place}, ligne d'en-têtes {grid.first_row + header_index} : "
@@ -280,7 +210,7 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     _drop_text_lines(grid, columns, non_blank, body, numbers, dropped, anomalies)
     indices = [i for p, i in enumerate(non_blank) if p not in dropped] if dropped else non_blank
     numbers = [n for p, n in enumerate(numbers) if p not in dropped] if dropped else numbers
-    hints = _misspelt_hint(_misspellings(
+    hints = hint_text(misspellings(
         ignored, [f for f in FIELDS if f not in columns and f != "stage"]))
     notes = [Anomaly(f"colonnes non reconnues, ignorées : {_quote_list(ignored)} ; si l'une "
                      f"tient un champ connu (montant réglé, date de relance…), renommez-la "

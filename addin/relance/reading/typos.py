@@ -2,43 +2,42 @@
 message beats a bare « introuvable »."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
-THRESHOLD = 0.8
 # Close enough to be a misspelling beyond doubt (`Litiges`, `Montant rélgé`), letters alone:
 # `Responsable` or `Mode de règlement` are other columns, not `Réponse client` misspelt
 STRICT = 0.9
 
-
-def _score(typed: str, candidate: str, strict: bool = False) -> float:
-    """Similar letters, and (unless `strict`) the same first four letters count for more
-    (`Délai de paiement` is the payment delay, not `Lien de paiement`). Both folded."""
-    import difflib  # only when a message needs it
-    ratio = difflib.SequenceMatcher(None, typed, candidate).ratio()
-    return ratio if strict else ratio + (0.2 if candidate[:4] == typed[:4] else 0)
-
-
-def closest(typed: str, known: dict) -> Optional[str]:
-    """The value of `known` (folded name -> what to show) that `typed` (folded) most likely
-    meant, or None when nothing is close."""
-    if not typed or not known:
-        return None
-    best = max(known, key=lambda k: _score(typed, k))
-    return known[best] if _score(typed, best) >= THRESHOLD else None
-
-
-_RANK = None
+_RANK = re.compile(r"\d|premiere?|deuxieme|seconde?|troisieme|first|third")
+_RANK_WORDS = {"premier": "1", "premiere": "1", "first": "1", "deuxieme": "2", "second": "2",
+               "seconde": "2", "troisieme": "3", "third": "3"}
 
 
 def _ranks(folded: str) -> list:
     """The numbers a header holds, in digits or in words (`deuxieme`, `premiere`)."""
-    global _RANK
-    if _RANK is None:
-        import re
-        _RANK = re.compile(r"\d|premiere?|deuxieme|seconde?|troisieme|first|third")
-    words = {"premier": "1", "premiere": "1", "first": "1", "deuxieme": "2", "second": "2",
-             "seconde": "2", "troisieme": "3", "third": "3"}
-    return [words.get(m, m) for m in _RANK.findall(folded)]
+    return [_RANK_WORDS.get(m, m) for m in _RANK.findall(folded)]
+
+
+# A setting's key misspelt or cut short (`Délai de paiemnt` for `Délai de paiement accordé`):
+# similar letters, the same first four counting for more. Looser than `misspelt`, which
+# headers need (a hint there may have a column read as another one).
+_SETTING_CLOSE = 0.8
+
+
+def closest(typed: str, known: dict) -> Optional[str]:
+    """The value of `known` (folded name -> what to show) that `typed` (folded) most likely
+    meant, or None when nothing is close (`Délai de paiement` is the payment delay, not
+    `Lien de paiement`)."""
+    import difflib  # only when a message needs it
+
+    def score(candidate):
+        ratio = difflib.SequenceMatcher(None, typed, candidate).ratio()
+        return ratio + (0.2 if candidate[:4] == typed[:4] else 0)
+    if not typed or not known:
+        return None
+    best = max(known, key=score)
+    return known[best] if score(best) >= _SETTING_CLOSE else None
 
 
 # A header and a known name that start alike are a misspelling from HINT on (`Echeanse`,
