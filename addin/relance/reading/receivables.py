@@ -207,7 +207,11 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     if headers["invoice"] in numbers:
         dropped.update(p for p, n in enumerate(numbers) if n == headers["invoice"]
                        and len(match_row(rows[non_blank[p]])) >= 3)
-    _drop_text_lines(grid, columns, non_blank, body, numbers, dropped, anomalies)
+    for p in _text_lines(columns, body, numbers, dropped):
+        dropped.add(p)
+        anomalies[non_blank[p]] = Anomaly(
+            f"ligne de texte seule, sans client, montant ni échéance (une note ?), ignorée : "
+            f"« {numbers[p]} »", grid.location(non_blank[p]))
     indices = [i for p, i in enumerate(non_blank) if p not in dropped] if dropped else non_blank
     numbers = [n for p, n in enumerate(numbers) if p not in dropped] if dropped else numbers
     hints = hint_text(misspellings(
@@ -253,31 +257,24 @@ def row_anomalies(survey: Survey, failed: dict, skipped: Optional[dict] = None) 
     return tuple(survey.notes) + tuple(a for i in sorted(anomalies) for a in anomalies[i])
 
 
-def _drop_text_lines(grid: Grid, columns: dict, non_blank: list, body: list, numbers: list,
-                     dropped: set, anomalies: dict) -> None:
-    """A line of text alone in the number column (a note, an export's « Édité le … par … »)
-    is said once, as what it is, not as an invoice missing its client, amount and due date.
-    Looked for among the rows without an amount only (found at C speed: there are few)."""
+def _text_lines(columns: dict, body: list, numbers: list, dropped: set) -> list:
+    """The positions (in `body`, not yet `dropped`) of lines of text alone in the number
+    column (a note, an export's « Édité le … par … »): said once, as what they are, not as
+    invoices missing their client, amount and due date. Looked for among the rows without an
+    amount only (found at C speed: there are few)."""
     amount_cols = [columns[f] for f in ("amount", "balance") if f in columns]
-    if not amount_cols:
-        return
-    first = _column(body, amount_cols[0])
+    first = _column(body, amount_cols[0]) if amount_cols else []
     if None not in first:
-        return
-    # empty, or a zero a formula filled down the column shows there (`=O-P` on a note row)
+        return []
     rest = [j for f, j in columns.items() if f not in ("invoice", "stage")]
-    for p in [p for p, v in enumerate(first) if v is None]:
-        row, number = body[p], numbers[p]
-        if (p not in dropped and number
-                and all(j >= len(row) or is_blank(row[j]) or _is_zero(row[j]) for j in rest)):
-            dropped.add(p)
-            anomalies[non_blank[p]] = Anomaly(
-                f"ligne de texte seule, sans client, montant ni échéance (une note ?), "
-                f"ignorée : « {number} »", grid.location(non_blank[p]))
+    return [p for p, v in enumerate(first)
+            if v is None and p not in dropped and numbers[p]
+            and all(j >= len(body[p]) or _shows_nothing(body[p][j]) for j in rest)]
 
 
-def _is_zero(value) -> bool:
-    return type(value) in (int, float) and value == 0
+def _shows_nothing(value) -> bool:
+    """Blank, or a zero a formula filled down a column shows on a row without data."""
+    return is_blank(value) or (type(value) in (int, float) and value == 0)
 
 
 def _column(rows: list, j: int) -> list:
@@ -299,8 +296,7 @@ def _is_blank_row(grid: Grid, i: int, columns) -> bool:
     if any(not is_blank(grid.value(i, columns[f])) for f in _IDENTITY if f in columns):
         return False
     others = [v for j, v in enumerate(row) if j not in {columns.get(f) for f in _IDENTITY}]
-    return all(is_blank(v) or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
-               for v in others)
+    return all(map(_shows_nothing, others))
 
 
 def _quote_list(items) -> str:
@@ -580,20 +576,13 @@ class _RowReader:
         return known if known is not None else set(map(type, column))
 
     def _new_client(self, row: list, i: int) -> Client:
-        """The client of grid row `i` (`row`), from its cells: written for the ledgers of
-        tens of thousands of clients (a text cell, the usual one, read inline)."""
+        """The client of grid row `i` (`row`), from its cells."""
         width, text = len(row), {}
         for f, j in self.client_cols[:9]:
             value = row[j] if j is not None and j < width else None
-            if value is None:
-                text[f] = ""
-            elif type(value) is str:
-                value = value.strip()
-                text[f] = value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value \
-                    else value
-            else:  # only a number's text depends on its format (01000 stays so)
-                text[f] = _client_text(value, self.grid.number_format(i, j)
-                                       if type(value) in _NUMBER_TYPES else "")
+            # only a number's text depends on its format (01000 stays so)
+            text[f] = _client_text(value, self.grid.number_format(i, j)
+                                   if type(value) in _NUMBER_TYPES else "")
         if not text["client"] and not text["client_code"]:
             raise _RowError("client manquant", None, None)
         (_, j_language), (_, j_type) = self.client_cols[9:11]
