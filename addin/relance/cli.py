@@ -20,6 +20,7 @@ from . import __version__
 from .formatting import money, short_date
 from .journal import CHANNELS
 from .model import RelanceError
+from .oserrors import silence
 from .workbook_io import gc_paused, scan, scan_as_json
 from .stages import label
 from .values import CLIENT_TYPE_NAMES
@@ -131,25 +132,32 @@ _PLAINER = ({0x202F: 0xA0},
 def fit_encoding(text: str, encoding) -> str:
     """`text` as `encoding` can write it: the same, or with its typography made plainer
     (_PLAINER) where that is all it lacks."""
-    for table in ((), *_PLAINER):
-        candidate = text.translate(table) if table else text
+    for candidate in (text, *(text.translate(table) for table in _PLAINER)):
         try:
             candidate.encode(encoding or "utf-8")
             return candidate
         except UnicodeEncodeError:
             continue
-        except LookupError:
+        except LookupError:  # an encoding Python does not know: the stream will say
             return text
     return text
 
 
-class _GuardedOutput:
-    """sys.stdout while the command runs: a write that fails for another reason than a reader
-    gone (`| head`, left to main) raises OutputError, told in French, not as an internal
-    error; typography the encoding lacks is written plainer (fit_encoding)."""
+class _Wrapped:
+    """A standard stream with its writes looked after (below); anything else is the
+    stream's."""
 
     def __init__(self, stream):
         self._stream = stream
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _GuardedOutput(_Wrapped):
+    """sys.stdout while the command runs: a write that fails for another reason than a reader
+    gone (`| head`, left to main) raises OutputError, told in French, not as an internal
+    error; typography the encoding lacks is written plainer (fit_encoding)."""
 
     def write(self, text):
         try:
@@ -161,7 +169,7 @@ class _GuardedOutput:
             plainer = fit_encoding(text, encoding)
             if plainer is text:
                 raise OutputError(err, encoding) from None
-            return self.write(plainer)
+            return self.write(plainer)  # its own failures told as any other
         except OSError as err:
             raise OutputError(err) from None
 
@@ -173,45 +181,25 @@ class _GuardedOutput:
         except (OSError, UnicodeEncodeError) as err:
             raise OutputError(err) from None
 
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
 
-
-class _QuietDiagnostics:
+class _QuietDiagnostics(_Wrapped):
     """sys.stderr while the command runs: warnings, progress and summaries that cannot be
     written (`2>&1 >sortie.json | head -1`, `2>/dev/full`) are dropped, and the command goes on
     (its JSON on standard output, its letters, its workbook do not depend on them)."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def _silenced(self):
-        import os
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, self._stream.fileno())
-            finally:
-                os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass
 
     def write(self, text):
         try:
             return self._stream.write(fit_encoding(text, getattr(self._stream, "encoding", ""))
                                       if not text.isascii() else text)
         except (OSError, ValueError):
-            self._silenced()
+            silence(self._stream)
             return len(text)
 
     def flush(self):
         try:
             return self._stream.flush()
         except (OSError, ValueError):
-            self._silenced()
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
+            silence(self._stream)
 
 
 def main(argv=None) -> int:

@@ -38,12 +38,20 @@ def output_error_message(err: Exception, encoding: str = "") -> str:
             "classeur, journal) n'en dépend pas.")
 
 
-def silence_standard_output() -> None:
-    """After a failed write to standard output: what it still holds goes nowhere, so that the
-    process's end does not fail on it a second time."""
+def silence(stream) -> None:
+    """After a failed write to `stream`: what it still holds, and what comes, goes nowhere, so
+    that the process's end does not fail on it a second time."""
     import os
-    import sys
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def silence_standard_output() -> None:
+    import sys
+    silence(sys.stdout)
