@@ -200,14 +200,14 @@ class CalamineBook:
             if use_table and buffers else []
         table = self._table(tables, rows)
         if table is not None:
-            min_col, min_row, max_col, max_row, table_name, ref_last = table
-            block = [(r + [None] * max_col)[min_col - 1:max_col]
-                     for r in (rows + [[]] * max_row)[min_row - 1:max_row]]
-            grid = Grid(name, block, min_row, min_col, None, self.epoch, table_name)
-            span = span_under_table(ref_last, len(rows), (t.min_row for t in tables))
+            first, last, width = table.min_col - 1, table.last_data_row, table.max_col
+            block = [(r + [None] * width)[first:width]
+                     for r in (rows + [[]] * last)[table.min_row - 1:last]]
+            grid = Grid(name, block, table.min_row, table.min_col, None, self.epoch, table.name)
+            span = span_under_table(table.last_row, len(rows), (t.min_row for t in tables))
             if span is not None:
-                grid.below_table = ref_last, [r[min_col - 1:max_col]
-                                              for r in rows[span[0] - 1:span[1]]]
+                grid.below_table = table.last_row, [r[first:width]
+                                                    for r in rows[span[0] - 1:span[1]]]
         else:
             grid = Grid(name, rows, 1, 1, None, self.epoch)
         if self.part is not None and name == self._part_sheet_name():

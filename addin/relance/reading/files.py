@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import os
+import re
 from collections import Counter
 import zipfile
 import zlib
@@ -159,10 +159,11 @@ def _load_with_calamine(path: Path, defer_rows: bool = False, part=None) -> Work
 
 
 def _load_with_openpyxl(path: Path, defer_rows: bool = False) -> WorkbookData:
+    import warnings
+
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    import warnings
     try:
         with warnings.catch_warnings():  # « extension is not supported »: of the formatting,
             warnings.simplefilter("ignore")  # which is not read; nothing for the user
@@ -213,7 +214,7 @@ def _sheet_grid(ws, epoch, use_table: bool) -> Grid:
     table = _receivables_table(ws) if use_table else None
     below = None
     if table is not None:
-        min_col, min_row, max_col, ref_last = range_bounds(table.ref)
+        min_col, min_row, max_col, ref_last = _table_bounds(table)
         max_row = ref_last - (table.totalsRowCount or 0)
         name = table.displayName or table.name
         span = span_under_table(ref_last, ws.max_row,
@@ -243,7 +244,7 @@ def _shown(values: list) -> list:
     `_x0041_` typed in a cell and saved by Excel reads « A » here and `_x0041_` with calamine
     (nobody types that)."""
     if any(type(v) is str and "_x" in v for v in values):
-        return [_EXCEL_ESCAPE.sub(_unescape, v) if type(v) is str and "_x" in v else v
+        return [_EXCEL_ESCAPE.sub(_escaped_char, v) if type(v) is str and "_x" in v else v
                 for v in values]
     return values
 
@@ -251,7 +252,7 @@ def _shown(values: list) -> list:
 _EXCEL_ESCAPE = re.compile(r"_x(00[0-9A-Fa-f]{2})_")
 
 
-def _unescape(m) -> str:
+def _escaped_char(m) -> str:
     return chr(int(m.group(1), 16))
 
 
