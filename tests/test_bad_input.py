@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from conftest import SAMPLE, SAMPLE_DATE, run_cli
+from conftest import SAMPLE, run_cli
 
 AS_OF = "2026-12-01"
 HEADERS = ["N° facture", "Client", "Échéance", "Montant TTC", "Date 1ère relance"]

@@ -6,7 +6,6 @@ import csv
 import email
 import email.policy
 import json
-import os
 import re
 import shutil
 from pathlib import Path

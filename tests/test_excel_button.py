@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SAMPLE, SAMPLE_DATE
 from remote_book import FakeExcel, remote_book, writes
-from test_bad_input import HEADERS, SETTINGS, due_row, make_book
+from test_bad_input import due_row, make_book
 
 import relance
 from relance import excel
@@ -185,7 +185,7 @@ def test_nothing_to_do_is_a_message_not_an_error(sample):
 ])
 def test_unsaved_or_web_workbooks_get_a_french_message(sample, path, expected):
     book, ui = remote_book(sample), FakeExcel()
-    result = run_button(book, ui, path, SAMPLE_DATE)
+    run_button(book, ui, path, SAMPLE_DATE)
     text, critical = ui.messages[-1]
     assert expected in text and critical and "Traceback" not in text
     assert book.json()["actions"] == []

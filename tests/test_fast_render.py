@@ -5,7 +5,6 @@ import re
 import zipfile
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import docx
 import pytest

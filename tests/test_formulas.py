@@ -1,7 +1,7 @@
 """The cell formulas, called with what Excel passes, agree with the command line."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import openpyxl
 import pytest
@@ -133,7 +133,6 @@ def test_formulas_are_declared_as_xlwings_functions():
     no-op, so the declarations are checked in the source."""
     import ast
     import inspect
-    import xlwings as xw
     tree = ast.parse(inspect.getsource(f))
     decorated = {node.name: [ast.unparse(d) for d in node.decorator_list]
                  for node in tree.body if isinstance(node, ast.FunctionDef)}

@@ -3,13 +3,11 @@ process, a full disk, an output folder that cannot be written."""
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import openpyxl

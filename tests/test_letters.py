@@ -499,7 +499,7 @@ def test_journal_cell_names_claimed_invoices_then_deducted_credit_notes():
 
 
 def test_a_credit_note_deducted_by_another_clients_letter_is_still_deducted():
-    cl, other = client(), client(name="Autre SA", code="CL999")
+    cl = client()
     entry = JournalEntry(run_at=datetime(2026, 11, 1), as_of=ago(30), client_code="CL999",
                          client="Autre SA", invoices=("X-1",), total=Decimal("1.00"),
                          channel="courrier", status="généré", file="", stage="2e relance",

@@ -9,13 +9,12 @@ import subprocess
 import sys
 import threading
 import zipfile
-from datetime import date
 
 import openpyxl
 import pytest
 
 from conftest import run_cli
-from test_bad_input import SETTINGS, due_row, make_book
+from test_bad_input import due_row, make_book
 
 from relance.documents.filenames import MAX_STEM, letter_stems, safe_stem
 

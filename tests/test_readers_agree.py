@@ -2,9 +2,6 @@
 the tests build, the sample, and a large generated one."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import pytest
 

@@ -148,7 +148,7 @@ def test_no_rendered_letter_keeps_a_tag_but_braces_in_data_are_the_clients(tmp_p
 
 def test_check_refuses_a_broken_tag_before_rendering(tmp_path):
     doc = Document()
-    p = doc.add_paragraph("{{ client.name }")
+    doc.add_paragraph("{{ client.name }")
     doc.save(tmp_path / "m.docx")
     with pytest.raises(RelanceError, match=re.escape("paragraphe 1")):
         check_template_file(tmp_path / "m.docx")

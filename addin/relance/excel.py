@@ -33,7 +33,8 @@ from .reading.settings import SETTINGS_SHEET
 from .recording.write_plan import UnsupportedWorkbook, block_width, date_column, journal_write
 from .batch import Channels, prepare_batch
 from .outputs import check_sending, keep_sent, send_emails, write_documents
-from .run import backup_path, output_dirs, with_csv_journal
+from .run import backup_path
+from .workbook_io import output_dirs, with_csv_journal
 from .stages import label
 
 TITLE = "Relance"

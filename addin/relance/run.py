@@ -12,25 +12,20 @@ under the same names; after 5, the run is recorded and will not be repeated.
 from __future__ import annotations
 
 import glob
-import hashlib
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Optional
 
 from .batch import Channels, prepare_batch
-from .journal import DRAFT, SENT, second_reminder_entries
+from .journal import DRAFT, second_reminder_entries
 from .letters import Plan
 from .locking import run_lock
 from .model import RelanceError
 from .oserrors import describe_os_error
 from .outputs import check_sending, keep_sent, send_emails, without_pdfs, write_documents
 from .recording import csv_journal, xlsx_record
-from .workbook_io import (DEFAULT_ROOT, excel_lock_file, output_dirs, read,  # noqa: F401
-                          scan, with_csv_journal)
+from .workbook_io import excel_lock_file, read
 
 @dataclass(frozen=True)
 class Options:
