@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
+import threading
 from contextlib import contextmanager
 from datetime import date
 
@@ -14,17 +16,77 @@ from relance.model import RelanceError
 
 
 class InProcessWorker:
-    def __init__(self, fn):
-        self.fn, self.sent = fn, None
+    """forking.Worker's part played in this process: `fn` runs on a thread, but only while
+    the caller waits for it (in `receive`), so that the two never run at once; every value
+    crosses through pickle, as between two processes. A failure sends nothing, as a real
+    worker's does."""
 
+    _FAILED = object()
+
+    def __init__(self, fn):
+        self.to_child, self.to_parent = queue.Queue(), queue.Queue()
+        self.child_turn, self.parent_turn = threading.Semaphore(0), threading.Semaphore(0)
+        self.done = False
+        self.thread = threading.Thread(target=self._child, args=(fn,), daemon=True)
+        self.thread.start()
+
+    def _child(self, fn):
+        self.child_turn.acquire()
+        try:
+            value = _crossed(fn(_ChildLink(self)))
+        except BaseException:  # noqa: BLE001
+            value = self._FAILED
+        self.done = True
+        self.to_parent.put(value)
+        self.parent_turn.release()
+
+    def receive_in_child(self):
+        while self.to_child.empty():
+            self.parent_turn.release()
+            self.child_turn.acquire()
+        value = self.to_child.get()
+        if value is self._FAILED:
+            raise EOFError("the parent gave up")
+        return value
+
+    # the parent's side
     def send(self, value):
-        self.sent = pickle.loads(pickle.dumps(value))
+        self.to_child.put(_crossed(value))
+
+    def receive(self):
+        if self.to_parent.empty() and not self.done:
+            self.child_turn.release()
+            self.parent_turn.acquire()
+        if self.to_parent.empty():
+            return None
+        value = self.to_parent.get()
+        return None if value is self._FAILED else value
 
     def result(self):
-        return pickle.loads(pickle.dumps(self.fn(lambda: self.sent)))
+        return self.receive()
 
     def stop(self):
-        pass
+        if not self.done:
+            self.to_child.put(self._FAILED)
+            self.child_turn.release()
+            self.parent_turn.acquire()
+
+
+class _ChildLink:
+    """The child's `link`."""
+
+    def __init__(self, worker):
+        self.worker = worker
+
+    def send(self, value):
+        self.worker.to_parent.put(_crossed(value))
+
+    def receive(self):
+        return self.worker.receive_in_child()
+
+
+def _crossed(value):
+    return pickle.loads(pickle.dumps(value))
 
 
 @contextmanager

@@ -479,8 +479,8 @@ def test_letters_from_lines_given_once_as_an_iterator():
     from relance.reading import files
     ledger = files.load(SAMPLE).ledger
     lines, _ = letters.classify(ledger, SAMPLE_DATE)
-    from_list, _ = letters.build_letters(lines, SAMPLE_DATE, ledger.settings)
-    from_iterator, _ = letters.build_letters(iter(lines), SAMPLE_DATE, ledger.settings)
+    from_list = letters.client_plans(lines, SAMPLE_DATE, ledger.settings)
+    from_iterator = letters.client_plans(iter(lines), SAMPLE_DATE, ledger.settings)
     assert from_list and from_iterator == from_list
 
 
@@ -513,3 +513,17 @@ def test_a_credit_note_deducted_by_another_clients_letter_is_still_deducted():
     (letter,) = later.letters
     assert letter.credit_total == Decimal("0.00") and not letter.credit_notes
     assert any("AV-1 déjà déduit" in a.message for a in later.anomalies)
+
+
+def test_notes_come_client_by_client_in_the_letters_order():
+    """What to check is told client by client, in the order of the letters (by name),
+    whatever the rows' order: all that concerns one client reads together."""
+    zeta, alpha = client(name="Zeta SARL", code="Z"), client(name="Alpha SA", code="A")
+    result = plan(second_due("Z-1", zeta, second_reminder=AS_OF + timedelta(days=3), row=2),
+                  second_due("A-1", alpha, amount="100.00", row=3),
+                  at_stage("AV-1", Stage.CREDIT_NOTE, alpha, amount="500.00"))
+    said = [a.message for a in result.anomalies]
+    assert [m.split(" : ")[0] for m in said] == ["Alpha SA", "Alpha SA", "Zeta SARL", "facture Z-1"]
+    assert "adresse postale incomplète" in said[0] and "couvrent les factures" in said[1]
+    assert "adresse postale incomplète" in said[2] and "déjà enregistrée" in said[3]
+    assert [lt.client.name for lt in result.letters] == ["Zeta SARL"]

@@ -157,6 +157,9 @@ def test_a_failed_worker_leaves_the_work_to_this_process(monkeypatch, tmp_path):
         def send(self, value):
             pass
 
+        def receive(self):
+            return None
+
         def result(self):
             return None
 
@@ -182,7 +185,7 @@ WORKER_SCRIPT = """
 import os, sys
 from relance import forking
 kind = sys.argv[1]
-def work(receive):
+def work(link):
     if kind == "raise":
         raise ValueError("boom")
     if kind == "die":
@@ -377,7 +380,7 @@ def test_a_worker_that_cannot_start_leaves_the_work_to_this_process(monkeypatch)
         raise FileNotFoundError("No usable temporary directory found")
 
     monkeypatch.setattr(tempfile, "TemporaryFile", no_temporary_directory)
-    worker = forking.Worker(lambda receive: "never run")
+    worker = forking.Worker(lambda link: "never run")
     assert worker.pid is None and worker.result() is None
 
 
@@ -432,7 +435,7 @@ def test_a_worker_given_up_is_killed_and_reaped():
     import os
     import time
     from relance import forking
-    worker = forking.Worker(lambda receive: time.sleep(60))
+    worker = forking.Worker(lambda link: time.sleep(60))
     pid = worker.pid
     worker.stop()
     for _ in range(100):
@@ -736,22 +739,33 @@ import os, sys, time
 from relance import forking
 if sys.argv[1] == "full":  # every message finds no room (a full /dev/shm, say)
     forking.scratch_file = lambda: open("/dev/full", "w+b")
-worker = forking.Worker(lambda receive: receive() * 2)
+def work(link):  # values both ways, in turn, each after the other's
+    link.send("é" * 3_000_000)
+    link.send(1)
+    given = link.receive()
+    link.send(given + 1)
+    return link.receive() * given
+worker = forking.Worker(work)
 worker.send(21)
+big, first = worker.receive(), worker.receive()
+second = worker.receive()
+worker.send(2)
 value = worker.result()
 for _ in range(100):  # reaped: no process left behind, not even a zombie
     if not os.path.exists(f"/proc/{worker.pid}"):
         break
     time.sleep(0.05)
-print(value, os.path.exists(f"/proc/{worker.pid}"))
+print(big and len(big), first, second, value, os.path.exists(f"/proc/{worker.pid}"))
 """
 
 
 @pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="no /dev/full here")
-@pytest.mark.parametrize("kind, expected", [("ok", "42 False"), ("full", "None False")])
+@pytest.mark.parametrize("kind, expected", [("ok", "3000000 1 22 42 False"),
+                                            ("full", "None None None None False")])
 def test_the_worker_gets_the_parent_message_or_is_stopped(kind, expected):
-    """A message the parent cannot give leaves no worker waiting for it (nor the parent
-    waiting for the worker): the worker is stopped, the caller does its part."""
+    """Values go both ways in turn, each whole and in order; a message the parent cannot
+    give leaves no worker waiting for it (nor the parent waiting for the worker): the worker
+    is stopped, the caller does its part."""
     import subprocess
     import sys
     proc = subprocess.run([sys.executable, "-c", TWO_WAY_SCRIPT, kind], capture_output=True,
@@ -771,7 +785,7 @@ def test_a_second_half_with_bad_input_is_not_read_twice(tmp_path, monkeypatch):
     reads = []
     real_read = json_scan._Half.read.__func__
     monkeypatch.setattr(json_scan._Half, "read", classmethod(
-        lambda cls, *args: reads.append(args[-1].own_from) or real_read(cls, *args)))
+        lambda cls, *args: reads.append(args[2].own_from) or real_read(cls, *args)))
     answer = assert_shared(book, shared=False)
     assert "mélangent deux ordres" in answer and len(reads) == 2 and reads[0] != reads[1]
 
@@ -799,8 +813,9 @@ def test_a_workbook_saved_during_the_scan_is_read_again_whole(tmp_path, monkeypa
 
 
 def test_lines_travel_packed_and_arrive_as_they_left(tmp_path):
-    """The worker's lines go with their amounts as text (a Decimal pickles slowly): on
-    arrival every field is what it was, of the same type, amounts to the same digits."""
+    """The lines go with their amounts as text and their dates as day numbers (a Decimal or
+    a date pickles slowly): on arrival every field is what it was, of the same type, amounts
+    to the same digits; a response, a date or a text, comes back as such."""
     import typing
     from decimal import Decimal
     from relance import json_scan
@@ -810,11 +825,15 @@ def test_lines_travel_packed_and_arrive_as_they_left(tmp_path):
     decimals = {name for name, kind in typing.get_type_hints(Invoice).items()
                 if "Decimal" in str(kind)}
     assert {Invoice._fields[k] for k in json_scan._DECIMAL_FIELDS} == decimals
+    dates = {name for name, kind in typing.get_type_hints(Invoice).items()
+             if "date" in str(kind)}
+    assert {Invoice._fields[k] for k in json_scan._DATE_FIELDS} == dates | {"response"}
     lines = []
     for book in (SAMPLE, build_mixed(tmp_path / "mixed.xlsx")):
         data, _, _ = read(book, AS_OF)
         lines += classify(data.ledger, AS_OF)[0]
     assert {type(ln.invoice.paid) for ln in lines} >= {Decimal, type(None)}
+    assert {type(ln.invoice.response) for ln in lines} >= {date, str, type(None)}
     arrived = json_scan._unpacked(pickle.loads(pickle.dumps(json_scan._packed(lines))))
     assert arrived == lines
     for was, now in zip(lines, arrived):

@@ -27,13 +27,16 @@ def available() -> bool:
 
 
 class _Channel:
-    """One value, one way, between this process and a forked one: pickled into an unlinked
-    temporary file, a byte down a pipe saying it is there. A writer never blocks on a full
-    pipe whatever the value's size, and a reader needs no thread draining a pipe (it would
-    fight this process's own work for the GIL, and a large value would crawl across)."""
+    """Values, one way, between this process and a forked one: each pickled onto the end of
+    an unlinked temporary file, its size then sent down a pipe. A writer never blocks on a
+    full pipe whatever the value's size, and a reader needs no thread draining a pipe (it
+    would fight this process's own work for the GIL, and a large value would crawl across).
+    Each side counts for itself where the next value starts: the file's own position is
+    shared by both."""
 
     def __init__(self):
         self.file = scratch_file()
+        self.offset = 0
         try:
             self.read_end, self.write_end = os.pipe()
         except OSError:
@@ -44,18 +47,29 @@ class _Channel:
         """Written straight to the file (no buffer: a write that fails leaves nothing to be
         flushed, and fail again, when the file is closed)."""
         data = memoryview(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
-        fd = self.file.fileno()
+        size, fd = len(data), self.file.fileno()
         while data:
-            data = data[os.write(fd, data):]
-        os.write(self.write_end, b"1")
+            written = os.pwrite(fd, data, self.offset)
+            data, self.offset = data[written:], self.offset + written
+        os.write(self.write_end, size.to_bytes(_SIZE, "little"))  # atomic: under PIPE_BUF
 
-    def wait(self) -> bool:
-        """True once a value is there; False when the other side ended without one."""
-        return os.read(self.read_end, 1) == b"1"
-
-    def get(self):
-        self.file.seek(0)
-        return pickle.loads(self.file.read())
+    def take(self) -> tuple[bool, object]:
+        """(True, the next value) once it is there; (False, None) when the other side ended
+        without sending it."""
+        head = b""
+        while len(head) < _SIZE:
+            more = os.read(self.read_end, _SIZE - len(head))
+            if not more:
+                return False, None
+            head += more
+        size, fd, parts = int.from_bytes(head, "little"), self.file.fileno(), []
+        while size:
+            part = os.pread(fd, size, self.offset)
+            if not part:
+                raise EOFError("a value cut short")
+            parts.append(part)
+            size, self.offset = size - len(part), self.offset + len(part)
+        return True, pickle.loads(b"".join(parts) if len(parts) != 1 else parts[0])
 
     def keep_reading_end(self) -> None:
         """This side reads: the other end goes, so that a writer gone means end of file."""
@@ -76,6 +90,9 @@ class _Channel:
             pass
 
 
+_SIZE = 8  # bytes of a value's size down the pipe
+
+
 def _close(fd: Optional[int]) -> None:
     if fd is not None:
         try:
@@ -85,11 +102,13 @@ def _close(fd: Optional[int]) -> None:
 
 
 class Worker:
-    """`fn(receive)` running in a forked child; `result()` waits for the value it returns.
+    """`fn(link)` running in a forked child; `result()` waits for the value it returns.
 
-    `receive()`, in the child, waits for the one value the parent may give with `send` while
-    the child works (the second half of a scan asks which clients the first half writes
-    letters to); it raises EOFError when the parent gave up without sending."""
+    Along the way, the two sides may exchange values, each in its turn: in the child,
+    `link.send(value)` and `link.receive()` (which raises EOFError when the parent gave up
+    without sending); in the parent, `send(value)` and `receive()` (None when the child ended
+    without sending: the parent then does the child's part). A shared-out scan swaps, midway,
+    what each half must know of the other's."""
 
     def __init__(self, fn: Callable):
         self.pid = self._results = self._inbox = None
@@ -115,7 +134,7 @@ class Worker:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 self._results.keep_writing_end()
                 self._inbox.keep_reading_end()
-                self._results.put(fn(self._receive))
+                self._results.put(fn(_Link(self._results, self._inbox)))
                 code = 0
             except BaseException:  # noqa: BLE001 — Ctrl-C included: the parent does the work
                 pass
@@ -124,13 +143,8 @@ class Worker:
         self._results.keep_reading_end()
         self._inbox.keep_writing_end()
 
-    def _receive(self):
-        if not self._inbox.wait():
-            raise EOFError("the parent sent nothing")
-        return self._inbox.get()
-
     def send(self, value) -> None:
-        """Give the child the value its `receive()` waits for (once). When it cannot be given
+        """Give the child the value its `link.receive()` waits for. When it cannot be given
         (no room left for it, say), the child is stopped: it would wait for ever, and the
         caller does its part."""
         if self.pid is None or self._inbox.file.closed:
@@ -140,20 +154,29 @@ class Worker:
         except Exception:  # noqa: BLE001 — a full disk, a value that does not pickle
             self._kill()
 
-    def result(self) -> Optional[object]:
-        """The child's value; None when it failed or never started."""
-        if self.pid is None:
+    def receive(self) -> Optional[object]:
+        """The next value the child sends; None when it failed (it is then stopped)."""
+        if self.pid is None or self._results.file.closed:
             return None
         delivered = False
         try:
-            delivered = self._results.wait()  # False when it ended without a value
-            return self._results.get() if delivered else None
-        except Exception:  # noqa: BLE001 — a damaged result: the caller does the work
+            delivered, value = self._results.take()
+            return value
+        except Exception:  # noqa: BLE001 — a damaged value: the caller does the work
+            delivered = False
             return None
         finally:
             if not delivered:  # interrupted while waiting, or failed: it must not go on
                 self._kill()
-            self._release()
+                self._release()
+
+    def result(self) -> Optional[object]:
+        """The child's value (what `fn` returned); None when it failed or never started."""
+        try:
+            return self.receive()
+        finally:
+            if self.pid is not None and not self._results.file.closed:
+                self._release()
 
     def stop(self) -> None:
         """The caller gives up (interrupted, failed): the child is killed, nothing is left."""
@@ -183,6 +206,22 @@ class Worker:
             threading.Thread(target=os.waitpid, args=(self.pid, 0), daemon=True).start()
         except RuntimeError:  # no thread to be had: the child has written, it is ending
             os.waitpid(self.pid, 0)
+
+
+class _Link:
+    """The child's side of the exchange."""
+
+    def __init__(self, out: _Channel, inbox: _Channel):
+        self._out, self._inbox = out, inbox
+
+    def send(self, value) -> None:
+        self._out.put(value)
+
+    def receive(self):
+        delivered, value = self._inbox.take()
+        if not delivered:
+            raise EOFError("the parent sent nothing")
+        return value
 
 
 def _die_with_parent(parent: int) -> None:

@@ -7,10 +7,11 @@ classifies and encodes the first half, a forked copy of it (forking.py) the seco
 also parsing the sheet's first rows (titles, header). What depends on the whole sheet is then
 checked: the header, the order of day and month in text dates, a totals row that ends the first
 half. Wherever the halves could say something else than one read of the sheet would, the sheet
-is read whole instead. Invoice numbers on several rows are flagged here, as one read does. The letters (which group a
-client's rows from both halves) are planned here: the worker sends back the lines of the
-clients that either half writes to. The answer is the plain path's, byte for byte: tests run
-both on every test workbook.
+is read whole instead. Midway, the halves swap the clients they write to and the invoice
+numbers they read (numbers on several rows are flagged as one read flags them); each then
+sends the other the lines of the clients the other plans, and both plan letters at once, half
+the clients each (a client's rows lie in both halves). The answer is the plain path's, byte
+for byte: tests run both on every test workbook.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import forking
-from .letters import Line, classify, plan_letters, plan_run
+from .letters import Line, classify, plan_clients, plan_run
 from .model import Invoice, Stage
 from .parallelism import keep_until_exit, share_out
 from .reading import ahead
@@ -73,41 +74,54 @@ def _halves(path: Path) -> Optional[tuple]:
 def _scan_halves(path: Path, as_of: date, first: SheetPart, second: SheetPart
                  ) -> Optional[tuple[list, tuple]]:
     """The scan with the second half read by a worker; None when the halves do not give what
-    one read gives for sure (or a half cannot be read: the sheet read whole says why)."""
-    def worker_half(receive):
+    one read gives for sure (or a half cannot be read: the sheet read whole says why).
+
+    Midway, each side tells the other which clients it writes to and which invoice numbers
+    it read; then each sends the other the lines of the clients the other plans (half the
+    clients each), and both plan letters at once."""
+    def worker_half(link):
         try:
-            half = _Half.read(path, as_of, second)
+            half = _Half.read(path, as_of, second, True)
         except Exception:  # noqa: BLE001 — bad input, or a sheet this way cannot read
             return _UNREADABLE
+        link.send(half.meeting())
+        half.meet(link.receive())
+        link.send(_packed(half.lines_for(planner=False)))
         half.encode()
+        half.plan(half.lines_for(planner=True), _unpacked(link.receive()))
         keep_until_exit(half)  # a worker of the command ends with os._exit: why free it
-        return half.shipped(receive())
+        return half.shipped()
 
     worker = forking.Worker(worker_half)
     try:
-        mine = _Half.read(path, as_of, first)
-        worker.send(mine.due)  # the worker sends the lines of these clients too
-        mine.encode()
-        theirs = worker.result()
+        mine = _Half.read(path, as_of, first, False)
+        worker.send(mine.meeting())
+        meeting = worker.receive()
+        if meeting == _UNREADABLE:
+            worker.stop()
+            return None
+        if meeting is not None:
+            mine.meet(meeting)
+            worker.send(_packed(mine.lines_for(planner=True)))
+            mine.encode()
+            theirs = worker.receive()
+            if theirs is not None:
+                mine.plan(mine.lines_for(planner=False), _unpacked(theirs))
+                theirs = worker.result()
+        if meeting is None or theirs is None:  # the worker failed or could not start
+            worker.stop()
+            theirs = _Half.read(path, as_of, second, True)  # this process does that half too
+            mine.alone_with(theirs)
     except Exception:  # noqa: BLE001 — a bad workbook, say: the whole read tells it as usual
         worker.stop()
         return None
     except BaseException:  # interrupted: the worker must not outlive the run
         worker.stop()
         raise
-    if theirs == _UNREADABLE:
-        return None
-    if theirs is None:  # the worker failed or could not start: this process reads that half
-        try:
-            theirs = _Half.read(path, as_of, second)
-        except Exception:  # noqa: BLE001
-            return None
-        theirs.encode()
-        theirs = theirs.shipped(mine.due)
     if not mine.agrees_with(theirs):
         return None
     keep_until_exit(mine, theirs)
-    return mine.joined(theirs, as_of)
+    return mine.joined(theirs)
 
 
 # What the worker says of a half it could not read (a text date of each order, cells openpyxl
@@ -116,10 +130,16 @@ def _scan_halves(path: Path, as_of: date, first: SheetPart, second: SheetPart
 _UNREADABLE = "second half unreadable"
 
 
+def _plans_in_second(key: str) -> bool:
+    """Whether the worker, which reads the second half, plans this client's letter: half the
+    clients each. A forked worker hashes strings as its parent does."""
+    return hash(key) & 1 == 1
+
+
 @dataclass
 class _Half:
-    """One half of a shared-out sheet: its rows read, staged and written as JSON, and what the
-    other half must agree with."""
+    """One half of a shared-out sheet: its rows read, staged and written as JSON, its share
+    of the letters planned, and what the other half must agree with."""
 
     json: object  # the lines' JSON objects, comma separated (str; UTF-8 bytes once shipped)
     failed: dict  # grid row index -> (Anomaly, one per bad cell): rows that could not be read
@@ -135,13 +155,19 @@ class _Half:
     has_rows: bool  # it holds non-blank rows of its own
     numbers: list  # the numbers of the invoices read…
     rows: list  # …and their sheet rows (for numbers on several rows)
-    lines: list = field(default_factory=list)  # the lines (sent: those of clients with letters)
+    second: bool  # the half after the cut
+    as_of: date
+    lines: list = field(default_factory=list)  # the lines (kept in this process)
     keys: list = field(default_factory=list)  # each line's client key (kept in this process)
     month_first_setting: bool = False
     assembly: object = None  # kept in this process
+    wanted: set = field(default_factory=set)  # the clients written to, in either half
+    duplicated: set = field(default_factory=set)  # invoice numbers on several rows
+    twice: list = field(default_factory=list)  # their anomalies
+    plans: list = field(default_factory=list)  # (order, notes) of the clients planned here
 
     @classmethod
-    def read(cls, path: Path, as_of: date, part: SheetPart) -> "_Half":
+    def read(cls, path: Path, as_of: date, part: SheetPart, second: bool) -> "_Half":
         data, _, _ = read(path, as_of, defer_rows=True, part=part)
         assembly = data.assembly
         survey = assembly.survey
@@ -160,20 +186,62 @@ class _Half:
             month_first=survey.month_first, date_evidence=dict(survey.date_evidence),
             ambiguous_dates=survey.ambiguous_dates, last_positional=survey.last_positional,
             has_rows=survey.last_index >= first_data, numbers=[inv.number for inv in invoices],
-            rows=[inv.row for inv in invoices], lines=lines, keys=keys,
-            month_first_setting=assembly.settings.month_first_dates, assembly=assembly)
+            rows=[inv.row for inv in invoices], second=second, as_of=as_of,
+            lines=lines, keys=keys, month_first_setting=assembly.settings.month_first_dates,
+            assembly=assembly)
+
+    def meeting(self) -> tuple:
+        """What the other half must know before letters are planned: the clients written to
+        here, the invoice numbers read here and their rows."""
+        return self.due, self.numbers, self.rows
+
+    def meet(self, theirs: tuple) -> None:
+        """The other half's `meeting()` taken in: the clients written to in either half, the
+        invoice numbers on several rows of the sheet (no letter for those rows), flagged as
+        one read flags them."""
+        due, numbers, rows = theirs
+        self.wanted = self.due | due
+        if self.second:
+            numbers, rows = numbers + self.numbers, rows + self.rows
+        else:
+            numbers, rows = self.numbers + numbers, self.rows + rows
+        self.duplicated, self.twice = duplicate_numbers(numbers, rows, self.assembly.sheet)
+
+    def lines_for(self, planner: Optional[bool] = None) -> list:
+        """This half's lines of the clients written to, but those of invoices numbered twice:
+        of the clients the worker plans (`planner` True), the others (False), or all."""
+        wanted, duplicated = self.wanted, self.duplicated
+        if not wanted:
+            return []
+        return [ln for ln, key in zip(self.lines, self.keys)
+                if key in wanted and (planner is None or _plans_in_second(key) == planner)
+                and not (duplicated and ln.invoice.number in duplicated)]
+
+    def plan(self, own: list, others: list) -> None:
+        """The letters of this half's clients planned from the lines of both halves, in the
+        sheet's order: only their notes are kept, with the order they take among all."""
+        lines = others + own if self.second else own + others
+        self.plans = [(p.order, p.notes)
+                      for p in plan_clients(self.assembly.ledger(), lines, self.as_of)]
+
+    def alone_with(self, theirs: "_Half") -> None:
+        """Every client planned here, the second half read here too (no worker to share
+        with)."""
+        self.meet(theirs.meeting())
+        theirs.meet(self.meeting())
+        theirs.encode()
+        self.encode()
+        self.plan(self.lines_for(), theirs.lines_for())
 
     def encode(self) -> None:
-        self.json = _json_items(self.lines)
+        if not self.json:
+            self.json = _json_items(self.lines)
 
-    def shipped(self, their_due: set) -> "_Half":
+    def shipped(self) -> "_Half":
         """What goes back from the worker: the JSON as the bytes to write (neither decoded nor
-        encoded again on arrival), the lines only of the clients either half writes to,
-        packed (see _packed; `joined` unpacks them)."""
-        wanted = self.due | their_due
-        lines = [ln for ln, key in zip(self.lines, self.keys) if key in wanted] if wanted else []
-        return replace(self, json=self.json.encode("utf-8"), lines=_packed(lines), keys=[],
-                       assembly=None)
+        encoded again on arrival), the notes of the clients it planned; not its lines."""
+        return replace(self, json=self.json.encode("utf-8"), lines=[], keys=[], numbers=[],
+                       rows=[], assembly=None, wanted=set(), duplicated=set(), twice=[])
 
     def agrees_with(self, theirs: "_Half") -> bool:
         """Whether this first half and the second say together what one read would say: the
@@ -189,21 +257,15 @@ class _Half:
                         for half in (self, theirs))
                 and not (self.last_positional and not theirs.has_rows))
 
-    def joined(self, theirs: "_Half", as_of: date) -> tuple[list, tuple]:
-        """(The JSON pieces, the anomalies) of the whole sheet, as the plain path gives them."""
+    def joined(self, theirs: "_Half") -> tuple[list, tuple]:
+        """(The JSON pieces, the anomalies) of the whole sheet, as the plain path gives them:
+        the notes of both halves' clients in the letters' order."""
         assembly = self.assembly
-        # numbers on several rows, as one read flags them: no letter for those rows
-        duplicated, twice = duplicate_numbers(self.numbers + theirs.numbers,
-                                              self.rows + theirs.rows, assembly.sheet)
         ledger = assembly.ledger(anomalies=row_anomalies(
             assembly.survey, {**self.failed, **theirs.failed},
-            {**self.skipped, **theirs.skipped}) + tuple(twice))
-        wanted = self.due | theirs.due
-        mine = [ln for ln, key in zip(self.lines, self.keys) if key in wanted] if wanted else []
-        lines = mine + _unpacked(theirs.lines)
-        if duplicated:
-            lines = [ln for ln in lines if ln.invoice.number not in duplicated]
-        _, notes = plan_letters(ledger, lines, as_of)
+            {**self.skipped, **theirs.skipped}) + tuple(self.twice))
+        notes = [note for _, notes in sorted(self.plans + theirs.plans, key=lambda p: p[0])
+                 for note in notes]
         anomalies = ledger.anomalies + tuple(self.anomalies) + tuple(theirs.anomalies) + \
             tuple(notes)
         if not self.json or not theirs.json:  # a half without lines (every row unreadable)
@@ -212,19 +274,28 @@ class _Half:
 
 
 # A Decimal pickles as a call to its class with its text, ten times slower than the text
-# alone: on a ledger where most clients get a letter, the worker's 50,000 lines took longer
-# to pickle than to read. They travel with their amounts as text, rebuilt on arrival.
+# alone, and a date as a call too: on a ledger where most clients get a letter, the lines
+# took longer to pickle than to read. They travel with their amounts as text and their dates
+# as day numbers (a response is a date or a text: a number there is a date), rebuilt on
+# arrival.
 _DECIMAL_FIELDS = tuple(Invoice._fields.index(f) for f in ("amount", "paid", "balance_cell"))
+_DATE_FIELDS = tuple(Invoice._fields.index(f) for f in (
+    "due_date", "invoice_date", "payment_date", "first_reminder", "response",
+    "second_reminder", "formal_notice"))
 
 
 def _packed(lines) -> list:
-    """The lines as pickle carries them fast: plain tuples, amounts as text, stage by value."""
-    packed = []
+    """The lines as pickle carries them fast: plain tuples, amounts as text, dates as day
+    numbers, stage by value."""
+    packed, day = [], date
     for inv, stage, balance, paid, late in lines:
         fields = list(inv)
         for k in _DECIMAL_FIELDS:
             if fields[k] is not None:
                 fields[k] = str(fields[k])
+        for k in _DATE_FIELDS:
+            if type(fields[k]) is day:
+                fields[k] = fields[k].toordinal()
         packed.append((fields, stage.value, None if balance is None else str(balance),
                        None if paid is None else str(paid), late))
     return packed
@@ -232,12 +303,15 @@ def _packed(lines) -> list:
 
 def _unpacked(packed: list) -> list:
     """The lines _packed packed, as they were."""
-    stages, make = {s.value: s for s in Stage}, tuple.__new__
+    stages, make, day = {s.value: s for s in Stage}, tuple.__new__, date.fromordinal
     lines = []
     for fields, stage, balance, paid, late in packed:
         for k in _DECIMAL_FIELDS:
             if fields[k] is not None:
                 fields[k] = Decimal(fields[k])
+        for k in _DATE_FIELDS:
+            if type(fields[k]) is int:
+                fields[k] = day(fields[k])
         lines.append(make(Line, (make(Invoice, fields), stages[stage],
                                  None if balance is None else Decimal(balance),
                                  None if paid is None else Decimal(paid), late)))

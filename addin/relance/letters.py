@@ -114,79 +114,112 @@ def plan_run(ledger: Ledger, as_of: date) -> Plan:
 
 
 def plan_letters(ledger: Ledger, lines, as_of: date) -> tuple[list, list]:
-    """The run's letters, and what to tell about them. Only the lines of clients with a
-    second_due invoice matter: `lines` may hold those alone (the ledger gives the settings,
-    the journal and the sheet's name)."""
-    letters, skipped = build_letters(lines, as_of, ledger.settings, ledger.where,
-                                     recorded_second_reminders(ledger.journal, credit_notes=True))
-    return letters, skipped + _reminded_after(letters, ledger, as_of)
+    """The run's letters, and what to tell about them, client by client in the letters'
+    order. Only the lines of clients with a second_due invoice matter: `lines` may hold those
+    alone (the ledger gives the settings, the journal and the sheet's name)."""
+    plans = plan_clients(ledger, lines, as_of)
+    return [p.letter for p in plans if p.letter is not None], notes_of(plans)
 
 
-def _reminded_after(letters, ledger: Ledger, as_of: date) -> list:
-    """A run dated before a second reminder already recorded sees the ledger as it stood then
-    and reminds again: say so, since it is rarely what the accountant meant."""
-    recorded = recorded_second_reminders(ledger.journal)
-    out = []
-    for letter in letters:
-        for line in letter.lines:
-            inv = line.invoice
-            later = [d for d in (inv.second_reminder, *reminded_on(recorded, inv.number, inv.client))
-                     if d and d > as_of]
-            if later:
-                out.append(Anomaly(
-                    f"facture {inv.number} : une 2e relance est déjà enregistrée le "
-                    f"{max(later):%d/%m/%Y}, après la date de référence ; au {as_of:%d/%m/%Y}, "
-                    f"elle est de nouveau à relancer", ledger.where(inv.row)))
-    return out
+def plan_clients(ledger: Ledger, lines, as_of: date) -> list:
+    """`client_plans` with the ledger's settings, sheet and journal."""
+    return client_plans(lines, as_of, ledger.settings, ledger.where,
+                        recorded_second_reminders(ledger.journal, credit_notes=True),
+                        recorded_second_reminders(ledger.journal))
 
 
-def build_letters(lines, as_of: date, settings: Settings,
-                  where=lambda row: Location("", row), deducted=None) -> tuple[list, list]:
-    """One letter per client with second_due invoices; `where(row)` names a row in messages.
+def notes_of(plans) -> list:
+    return [note for plan in plans for note in plan.notes]
+
+
+class ClientPlan(NamedTuple):
+    """One client's part of a run: its letter (None when its credit notes cover what it
+    owes) and what to tell about it. `order` sorts letters and notes alike, so that plans
+    made apart (a shared-out scan plans half the clients in each process) merge as one."""
+
+    order: tuple
+    letter: Optional["Letter"]
+    notes: list
+
+
+def client_plans(lines, as_of: date, settings: Settings,
+                 where=lambda row: Location("", row), deducted=None, recorded=None) -> list:
+    """One plan per client with second_due invoices, sorted by client name; `where(row)`
+    names a row in messages.
 
     `deducted` (from the journal: credit note -> earlier second reminders that deducted it)
     keeps a credit note from being deducted twice: a client who paid both letters would
-    otherwise have used it twice."""
+    otherwise have used it twice. `recorded` (invoice -> second reminders in the journal)
+    tells of a run dated before a second reminder already made."""
     lines = lines if isinstance(lines, (list, tuple)) else list(lines)  # read twice below
+    second_due, credit_note = Stage.SECOND_DUE, Stage.CREDIT_NOTE
     by_client = defaultdict(list)
     keys = {}  # id(client) -> its key: rows share their client object, keys are computed once
     for line in lines:
-        if line.stage is Stage.SECOND_DUE and not line.invoice.excluded:
+        if line.stage is second_due and not line.invoice.excluded:
             client = line.invoice.client
             if id(client) not in keys:
                 keys[id(client)] = client.key
     wanted = set(keys.values())  # the clients with a letter; the others' rows are not needed
+    firsts_of = defaultdict(list)  # key -> the first row of each of its client objects
+    met = set()
     for line in lines if wanted else ():
         inv = line.invoice
         if not inv.excluded:
-            key = keys.get(id(inv.client))
+            client = id(inv.client)
+            key = keys.get(client)
             if key is None:
-                key = keys[id(inv.client)] = inv.client.key
+                key = keys[client] = inv.client.key
             if key in wanted:
                 by_client[key].append(line)
-    letters, skipped = [], []
+                if client not in met:
+                    met.add(client)
+                    firsts_of[key].append(inv)
+    plans = []
     for key, client_lines in by_client.items():
-        due = [ln for ln in client_lines if ln.stage is Stage.SECOND_DUE]
+        due = [ln for ln in client_lines if ln.stage is second_due]
         if not due:
             continue
-        used = _already_deducted(client_lines, deducted or {}, as_of)
-        letter = _letter([ln for ln in client_lines if not (
-            ln.stage is Stage.CREDIT_NOTE and ln.invoice.number in used)], due, as_of, settings)
-        here = where(due[0].invoice.row)
-        skipped += [Anomaly(f"{letter.client.name} : avoir {number} déjà déduit par la 2e relance "
-                            f"du {day:%d/%m/%Y} ; il n'est pas déduit de nouveau", here)
-                    for number, day in used.items()]
-        skipped += [Anomaly(f"{letter.client.name} : {text}", here)
-                    for text in client_warnings(letter, [ln.invoice for ln in client_lines])]
+        used = _already_deducted(client_lines, deducted, as_of) if deducted else {}
+        kept = [ln for ln in client_lines if not (
+            ln.stage is credit_note and ln.invoice.number in used)] if used else client_lines
+        firsts = firsts_of[key]
+        letter = _letter(kept, due, merged_client(_first_rows(kept) if used else firsts),
+                         as_of, settings)
+        here, order = where(due[0].invoice.row), (fold(letter.client.name), key)
+        notes = [Anomaly(f"{letter.client.name} : avoir {number} déjà déduit par la 2e relance "
+                         f"du {day:%d/%m/%Y} ; il n'est pas déduit de nouveau", here)
+                 for number, day in used.items()]
+        notes += [Anomaly(f"{letter.client.name} : {text}", here)
+                  for text in client_warnings(letter, firsts)]
         if letter.total <= 0:
-            skipped.append(Anomaly(
+            notes.append(Anomaly(
                 f"{letter.client.name} : les avoirs ({money(letter.credit_total)}) couvrent les "
                 f"factures à relancer ({money(letter.invoices_total)}) ; pas de lettre, "
                 f"imputez les avoirs", here))
-            continue
-        letters.append(letter)
-    letters.sort(key=lambda lt: (fold(lt.client.name), lt.client.key))
-    return letters, skipped
+            letter = None
+        else:
+            notes += _reminded_after(letter, recorded or {}, where, as_of)
+        plans.append(ClientPlan(order, letter, notes))
+    plans.sort(key=lambda plan: plan.order)
+    return plans
+
+
+def _reminded_after(letter: Letter, recorded: dict, where, as_of: date) -> list:
+    """A run dated before a second reminder already recorded sees the ledger as it stood then
+    and reminds again: say so, since it is rarely what the accountant meant."""
+    out = []
+    for line in letter.lines:
+        inv = line.invoice
+        later = [d for d in (inv.second_reminder, *(reminded_on(recorded, inv.number, inv.client)
+                                                    if inv.number in recorded else ()))
+                 if d and d > as_of]
+        if later:
+            out.append(Anomaly(
+                f"facture {inv.number} : une 2e relance est déjà enregistrée le "
+                f"{max(later):%d/%m/%Y}, après la date de référence ; au {as_of:%d/%m/%Y}, "
+                f"elle est de nouveau à relancer", where(inv.row)))
+    return out
 
 
 def _already_deducted(client_lines, deducted: dict, as_of: date) -> dict:
@@ -207,16 +240,16 @@ _CONFLICTS = (("name", "nom différent"), ("address", "adresse différente"),
               ("email", "e-mail différent"))
 
 
-def client_warnings(letter: Letter, rows: list) -> list:
+def client_warnings(letter: Letter, firsts: list) -> list:
     """What the accountant should check before posting a letter: a missing postal address,
-    rows of the same client that disagree (the first filled one is used)."""
+    rows of the same client that disagree (the first filled one is used). `firsts`: the
+    client's rows, the first of each distinct client object (see _first_rows)."""
     texts = []
     missing = [label for attr, label in _POSTAL if not getattr(letter.client, attr).strip()]
     if missing and not (letter.client.address.strip() and letter.client.country.strip()):
         texts.append("adresse postale incomplète (" + ", ".join(missing) + ") : complétez-la "
                      "avant de poster la lettre")
-    firsts = _first_rows(rows)
-    for attr, label in _CONFLICTS:
+    for attr, label in _CONFLICTS if len(firsts) > 1 else ():
         seen = {}
         for inv in firsts:
             value = getattr(inv.client, attr).strip()
@@ -229,38 +262,42 @@ def client_warnings(letter: Letter, rows: list) -> list:
     return texts
 
 
-def _first_rows(rows: list) -> list:
-    """The first row of each client object among `rows`, in their order: rows read alike
-    share their client object (the readers build one per distinct set of cells), so its
-    first row says what all of them say, and a client of 50 rows is looked at once."""
+def _first_rows(lines) -> list:
+    """The invoice of the first line of each client object among `lines`, in their order:
+    rows read alike share their client object (the readers build one per distinct set of
+    cells), so its first row says what all of them say, and a client of 50 rows is looked at
+    once."""
     first_of = {}
-    for inv in rows:
-        first_of.setdefault(id(inv.client), inv)
+    for line in lines:
+        first_of.setdefault(id(line.invoice.client), line.invoice)
     return list(first_of.values())
 
 
-def merged_client(rows: list) -> Client:
-    """One client from all its rows: each field from the first row where it is filled."""
-    rows = _first_rows(rows) if len(rows) > 1 else rows
-    if len(rows) == 1 and rows[0].client.language in ("fr", "en"):
-        return rows[0].client  # the usual letter: that row's client as it is
+def merged_client(firsts: list) -> Client:
+    """One client from its rows (the first of each distinct client object): each field from
+    the first row where it is filled."""
+    if len(firsts) == 1 and firsts[0].client.language in ("fr", "en"):
+        return firsts[0].client  # the usual letter: that row's client as it is
     values = {}
     for f in fields(Client):
-        for inv in rows:
+        for inv in firsts:
             value = getattr(inv.client, f.name)
             if value not in ("", None):
                 values[f.name] = value
                 break
-    values["language"] = next((inv.client.language for inv in rows if inv.client.language == "en"),
-                              "fr")
-    return replace(rows[0].client, **values)
+    values["language"] = next((inv.client.language for inv in firsts
+                               if inv.client.language == "en"), "fr")
+    return replace(firsts[0].client, **values)
 
 
-def _letter(client_lines, due, as_of: date, settings: Settings) -> Letter:
-    client = merged_client([ln.invoice for ln in client_lines])
+def _letter(client_lines, due, client: Client, as_of: date, settings: Settings) -> Letter:
     kind, defaulted = law.client_type(client, settings)
-    credit = tuple(ln for ln in client_lines if ln.stage is Stage.CREDIT_NOTE)
-    others = tuple(ln for ln in client_lines if ln.stage in OTHER_OVERDUE)
+    credit, others = [], []
+    for ln in client_lines:
+        if ln.stage is Stage.CREDIT_NOTE:
+            credit.append(ln)
+        elif ln.stage in OTHER_OVERDUE:
+            others.append(ln)
     invoices_total = sum((ln.balance for ln in due), Decimal("0.00"))
     credit_total = sum((ln.balance for ln in credit), Decimal("0.00"))
     total = invoices_total + credit_total
@@ -272,8 +309,8 @@ def _letter(client_lines, due, as_of: date, settings: Settings) -> Letter:
         client_type=kind,
         type_defaulted=defaulted,
         lines=tuple(due),
-        credit_notes=credit,
-        others=others,
+        credit_notes=tuple(credit),
+        others=tuple(others),
         first_reminders=tuple(sorted({ln.invoice.first_reminder for ln in due})),
         invoices_total=invoices_total,
         credit_total=credit_total,

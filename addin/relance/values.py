@@ -36,17 +36,22 @@ def to_cents(amount: Decimal) -> Decimal:
 
 def strip_accents(text: str) -> str:
     """`Échéance` → `Echeance`; the ordinal signs of `N°`/`Nº` go too."""
-    text = str(text).replace("\u00ba", "").replace("\u00b0", "")
-    text = unicodedata.normalize("NFKD", text)
+    text = str(text)
+    if text.isascii():  # most names and headers: nothing to strip
+        return text
+    text = unicodedata.normalize("NFKD", text.replace("\u00ba", "").replace("\u00b0", ""))
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 @functools.lru_cache(maxsize=4096)  # the same few words over and over (client types, headers)
 def fold(text: str) -> str:
     """Lower case, no accents, letters and digits only: the key headers and settings match on."""
-    text = strip_accents(text).casefold()
-    text = re.sub(r"\(\s*(€|eur|euros?)\s*\)\s*$", "", text.strip())
-    return re.sub(r"[^0-9a-z]", "", text)
+    text = _CURRENCY_SUFFIX.sub("", strip_accents(text).casefold().strip())
+    return _NOT_FOLDED.sub("", text)
+
+
+_CURRENCY_SUFFIX = re.compile(r"\(\s*(€|eur|euros?)\s*\)\s*$")
+_NOT_FOLDED = re.compile(r"[^0-9a-z]")
 
 
 # --- dates -------------------------------------------------------------------------------
