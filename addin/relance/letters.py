@@ -161,8 +161,11 @@ def client_plans(lines, as_of: date, settings: Settings,
             if id(client) not in keys:
                 keys[id(client)] = client.key
     wanted = set(keys.values())  # the clients with a letter; the others' rows are not needed
-    firsts_of = defaultdict(list)  # key -> the first row of each of its client objects
-    met = set()
+    # key -> the first row of each distinct client it names: rows read alike share their
+    # client object (a reader builds one per distinct set of cells), so that row says what
+    # all of them say, and a client of 50 rows is looked at once
+    firsts_of = defaultdict(list)
+    met = set()  # the client objects seen
     for line in lines if wanted else ():
         inv = line.invoice
         if not inv.excluded:
@@ -174,7 +177,9 @@ def client_plans(lines, as_of: date, settings: Settings,
                 by_client[key].append(line)
                 if client not in met:
                     met.add(client)
-                    firsts_of[key].append(inv)
+                    firsts = firsts_of[key]
+                    if not any(inv.client == first.client for first in firsts):
+                        firsts.append(inv)  # (equal objects: read apart, by two processes)
     plans = []
     for key, client_lines in by_client.items():
         due = [ln for ln in client_lines if ln.stage is second_due]
@@ -184,8 +189,7 @@ def client_plans(lines, as_of: date, settings: Settings,
         kept = [ln for ln in client_lines if not (
             ln.stage is credit_note and ln.invoice.number in used)] if used else client_lines
         firsts = firsts_of[key]
-        letter = _letter(kept, due, merged_client(_first_rows(kept) if used else firsts),
-                         as_of, settings)
+        letter = _letter(kept, due, merged_client(firsts), as_of, settings)
         here, order = where(due[0].invoice.row), (fold(letter.client.name), key)
         notes = [Anomaly(f"{letter.client.name} : avoir {number} déjà déduit par la 2e relance "
                          f"du {day:%d/%m/%Y} ; il n'est pas déduit de nouveau", here)
@@ -243,7 +247,7 @@ _CONFLICTS = (("name", "nom différent"), ("address", "adresse différente"),
 def client_warnings(letter: Letter, firsts: list) -> list:
     """What the accountant should check before posting a letter: a missing postal address,
     rows of the same client that disagree (the first filled one is used). `firsts`: the
-    client's rows, the first of each distinct client object (see _first_rows)."""
+    first of the client's rows that say each distinct thing of it (see client_plans)."""
     texts = []
     missing = [label for attr, label in _POSTAL if not getattr(letter.client, attr).strip()]
     if missing and not (letter.client.address.strip() and letter.client.country.strip()):
@@ -260,17 +264,6 @@ def client_warnings(letter: Letter, firsts: list) -> list:
             texts.append(f"{label} selon les lignes ({listed}) : la valeur de la ligne "
                          f"{min(seen.values())} est retenue")
     return texts
-
-
-def _first_rows(lines) -> list:
-    """The invoice of the first line of each client object among `lines`, in their order:
-    rows read alike share their client object (the readers build one per distinct set of
-    cells), so its first row says what all of them say, and a client of 50 rows is looked at
-    once."""
-    first_of = {}
-    for line in lines:
-        first_of.setdefault(id(line.invoice.client), line.invoice)
-    return list(first_of.values())
 
 
 def merged_client(firsts: list) -> Client:
