@@ -166,6 +166,7 @@ def client_plans(lines, as_of: date, settings: Settings,
     # all of them say, and a client of 50 rows is looked at once
     firsts_of = defaultdict(list)
     met = set()  # the client objects seen
+    distinct = set()  # their values: rows read apart (by two processes) make equal objects
     for line in lines if wanted else ():
         inv = line.invoice
         if not inv.excluded:
@@ -177,9 +178,9 @@ def client_plans(lines, as_of: date, settings: Settings,
                 by_client[key].append(line)
                 if client not in met:
                     met.add(client)
-                    firsts = firsts_of[key]
-                    if not any(inv.client == first.client for first in firsts):
-                        firsts.append(inv)  # (equal objects: read apart, by two processes)
+                    if inv.client not in distinct:
+                        distinct.add(inv.client)
+                        firsts_of[key].append(inv)
     plans = []
     for key, client_lines in by_client.items():
         due = [ln for ln in client_lines if ln.stage is second_due]
