@@ -181,6 +181,69 @@ def test_a_failed_worker_leaves_the_work_to_this_process(monkeypatch, tmp_path):
         assert text == "".join(plain_pieces) and notes == plain_notes, worker
 
 
+
+@pytest.mark.parametrize("lost_at", [1, 2, 3])
+def test_a_worker_lost_midway_leaves_the_work_to_this_process(monkeypatch, tmp_path, lost_at):
+    """The worker dies after the meeting, after sending its clients' lines, or with its
+    result: this process reads that half itself and gives the same answer, without reading
+    the whole sheet."""
+    from relance import forking, json_scan
+    from halves import InProcessWorker
+
+    class LostAt(InProcessWorker):
+        heard = 0
+
+        def receive(self):
+            self.heard += 1
+            if self.heard >= lost_at:
+                self.stop()
+                return None
+            return super().receive()
+
+    book = build_mixed(tmp_path / "mixed.xlsx")
+    plain_pieces, plain_notes = json_scan.plain_scan_json(book, AS_OF)
+    reads = []
+    real_read = json_scan._Half.read.__func__
+    monkeypatch.setattr(json_scan._Half, "read", classmethod(
+        lambda cls, *args, **kw: reads.append(kw["second"]) or real_read(cls, *args, **kw)))
+    monkeypatch.setenv("RELANCE_PARALLEL", "always")
+    monkeypatch.setattr(forking, "available", lambda: True)
+    monkeypatch.setattr(forking, "Worker", LostAt)
+    monkeypatch.setattr(json_scan, "plain_scan_json", lambda *args: pytest.fail("read whole"))
+    pieces, notes = json_scan.scan_json(book, AS_OF)
+    text = "".join(p.decode() if isinstance(p, bytes) else p for p in pieces)
+    assert text == "".join(plain_pieces) and notes == plain_notes
+    assert reads.count(True) == 2  # the worker's read, then this process's
+
+
+@pytest.mark.parametrize("split", ["worker", "parent", "alternating"])
+def test_either_process_may_plan_any_client(monkeypatch, tmp_path, split):
+    """Whichever process plans a client's letter (each plans some, or one plans all), the
+    notes are the same and in the same order as one read gives."""
+    from relance import json_scan
+    book = build_mixed(tmp_path / "mixed.xlsx")
+    rule = {"worker": lambda key: True, "parent": lambda key: False,
+            "alternating": lambda key: key.startswith("code:")}[split]
+    monkeypatch.setattr(json_scan, "_plans_in_second", rule)
+    planned = []
+    real_plan = json_scan._Half.plan
+
+    def plan(self, own, others):
+        real_plan(self, own, others)
+        planned.append((self.second, len(self.plans)))
+
+    monkeypatch.setattr(json_scan._Half, "plan", plan)
+    answer, used = shared_out_scan(book, AS_OF)
+    assert used and answer == whole_scan(book, AS_OF)
+    assert "Alpha SARL : adresse différente" in " ".join(answer[1])
+    counts = dict(planned)
+    assert sorted(counts) == [False, True] and sum(counts.values()) == 2  # Alpha, Beta
+    if split != "alternating":
+        assert counts[split == "parent"] == 0
+    else:
+        assert all(counts.values())
+
+
 WORKER_SCRIPT = """
 import os, sys
 from relance import forking
@@ -785,7 +848,7 @@ def test_a_second_half_with_bad_input_is_not_read_twice(tmp_path, monkeypatch):
     reads = []
     real_read = json_scan._Half.read.__func__
     monkeypatch.setattr(json_scan._Half, "read", classmethod(
-        lambda cls, *args: reads.append(args[2].own_from) or real_read(cls, *args)))
+        lambda cls, *args, **kw: reads.append(args[2].own_from) or real_read(cls, *args, **kw)))
     answer = assert_shared(book, shared=False)
     assert "mélangent deux ordres" in answer and len(reads) == 2 and reads[0] != reads[1]
 
@@ -827,7 +890,7 @@ def test_lines_travel_packed_and_arrive_as_they_left(tmp_path):
     assert {Invoice._fields[k] for k in json_scan._DECIMAL_FIELDS} == decimals
     dates = {name for name, kind in typing.get_type_hints(Invoice).items()
              if "date" in str(kind)}
-    assert {Invoice._fields[k] for k in json_scan._DATE_FIELDS} == dates | {"response"}
+    assert {Invoice._fields[k] for k in json_scan._DATE_FIELDS} == dates
     lines = []
     for book in (SAMPLE, build_mixed(tmp_path / "mixed.xlsx")):
         data, _, _ = read(book, AS_OF)

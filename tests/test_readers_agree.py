@@ -2,7 +2,6 @@
 the tests build, the sample, and a large generated one."""
 from __future__ import annotations
 
-
 import pytest
 
 from conftest import SAMPLE, SAMPLE_DATE, run_cli

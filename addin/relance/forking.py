@@ -1,11 +1,14 @@
-"""Work done in a forked copy of this process, its result sent back through a temporary file.
+"""Work done in a forked copy of this process: values pass both ways through temporary files
+(the child may send several before its result, and receive as many), their sizes down pipes.
 
 A fork shares everything already read (the sheet's cells) without copying or pickling it,
 so a second core can take half of a long pass over 100,000 rows. The caller always has a way
 to do the work itself: where a fork is missing (Windows) or unsafe (macOS, whose system
 libraries do not survive a fork without exec; other threads running), when the worker
 cannot be started (no temporary directory, no process left), and when it fails in any way,
-`result()` is None and the caller does that part.
+`receive()` or `result()` is None and the caller does that part (a value of None cannot be
+told from a failure: send something else). The files are freed only with the result, so a
+conversation's messages all stay in the scratch folder until then.
 """
 from __future__ import annotations
 
@@ -171,7 +174,9 @@ class Worker:
                 self._release()
 
     def result(self) -> Optional[object]:
-        """The child's value (what `fn` returned); None when it failed or never started."""
+        """The child's next value, which must be what `fn` returned (every message it sent
+        before taken with `receive`), and the child's end; None when it failed or never
+        started."""
         try:
             return self.receive()
         finally:

@@ -15,6 +15,7 @@ for byte: tests run both on every test workbook.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -81,36 +82,37 @@ def _scan_halves(path: Path, as_of: date, first: SheetPart, second: SheetPart
     clients each), and both plan letters at once."""
     def worker_half(link):
         try:
-            half = _Half.read(path, as_of, second, True)
+            half = _Half.read(path, as_of, second, second=True)
         except Exception:  # noqa: BLE001 — bad input, or a sheet this way cannot read
             return _UNREADABLE
         link.send(half.meeting())
         half.meet(link.receive())
-        link.send(_packed(half.lines_for(planner=False)))
+        link.send(_packed(half.lines_for(worker_plans=False)))
         half.encode()
-        half.plan(half.lines_for(planner=True), _unpacked(link.receive()))
+        half.plan(half.lines_for(worker_plans=True), _unpacked(link.receive()))
         keep_until_exit(half)  # a worker of the command ends with os._exit: why free it
         return half.shipped()
 
     worker = forking.Worker(worker_half)
     try:
-        mine = _Half.read(path, as_of, first, False)
+        mine = _Half.read(path, as_of, first, second=False)
         worker.send(mine.meeting())
         meeting = worker.receive()
         if meeting == _UNREADABLE:
             worker.stop()
             return None
+        theirs = None  # the worker's half, when it comes back whole
         if meeting is not None:
             mine.meet(meeting)
-            worker.send(_packed(mine.lines_for(planner=True)))
+            worker.send(_packed(mine.lines_for(worker_plans=True)))
             mine.encode()
-            theirs = worker.receive()
-            if theirs is not None:
-                mine.plan(mine.lines_for(planner=False), _unpacked(theirs))
+            lines = worker.receive()
+            if lines is not None:
+                mine.plan(mine.lines_for(worker_plans=False), _unpacked(lines))
                 theirs = worker.result()
-        if meeting is None or theirs is None:  # the worker failed or could not start
+        if theirs is None:  # the worker failed or could not start
             worker.stop()
-            theirs = _Half.read(path, as_of, second, True)  # this process does that half too
+            theirs = _Half.read(path, as_of, second, second=True)  # this process reads it too
             mine.alone_with(theirs)
     except Exception:  # noqa: BLE001 — a bad workbook, say: the whole read tells it as usual
         worker.stop()
@@ -132,8 +134,8 @@ _UNREADABLE = "second half unreadable"
 
 def _plans_in_second(key: str) -> bool:
     """Whether the worker, which reads the second half, plans this client's letter: half the
-    clients each. A forked worker hashes strings as its parent does."""
-    return hash(key) & 1 == 1
+    clients each, by a sum both processes compute alike whatever their hash seeds."""
+    return zlib.crc32(key.encode("utf-8")) & 1 == 1
 
 
 @dataclass
@@ -167,7 +169,7 @@ class _Half:
     plans: list = field(default_factory=list)  # (order, notes) of the clients planned here
 
     @classmethod
-    def read(cls, path: Path, as_of: date, part: SheetPart, second: bool) -> "_Half":
+    def read(cls, path: Path, as_of: date, part: SheetPart, *, second: bool) -> "_Half":
         data, _, _ = read(path, as_of, defer_rows=True, part=part)
         assembly = data.assembly
         survey = assembly.survey
@@ -207,14 +209,17 @@ class _Half:
             numbers, rows = self.numbers + numbers, self.rows + rows
         self.duplicated, self.twice = duplicate_numbers(numbers, rows, self.assembly.sheet)
 
-    def lines_for(self, planner: Optional[bool] = None) -> list:
+    def lines_for(self, worker_plans: Optional[bool] = None) -> list:
         """This half's lines of the clients written to, but those of invoices numbered twice:
-        of the clients the worker plans (`planner` True), the others (False), or all."""
+        of the clients the worker plans (`worker_plans` True), the others (False), or all."""
         wanted, duplicated = self.wanted, self.duplicated
         if not wanted:
             return []
+        side = {}  # key -> whether the worker plans it: computed once per client
+        for key in wanted if worker_plans is not None else ():
+            side[key] = _plans_in_second(key) == worker_plans
         return [ln for ln, key in zip(self.lines, self.keys)
-                if key in wanted and (planner is None or _plans_in_second(key) == planner)
+                if key in wanted and (worker_plans is None or side[key])
                 and not (duplicated and ln.invoice.number in duplicated)]
 
     def plan(self, own: list, others: list) -> None:
@@ -241,7 +246,8 @@ class _Half:
         """What goes back from the worker: the JSON as the bytes to write (neither decoded nor
         encoded again on arrival), the notes of the clients it planned; not its lines."""
         return replace(self, json=self.json.encode("utf-8"), lines=[], keys=[], numbers=[],
-                       rows=[], assembly=None, wanted=set(), duplicated=set(), twice=[])
+                       rows=[], due=set(), assembly=None, wanted=set(), duplicated=set(),
+                       twice=[])
 
     def agrees_with(self, theirs: "_Half") -> bool:
         """Whether this first half and the second say together what one read would say: the

@@ -27,6 +27,7 @@ from .outputs import check_sending, keep_sent, send_emails, without_pdfs, write_
 from .recording import csv_journal, xlsx_record
 from .workbook_io import excel_lock_file, read
 
+
 @dataclass(frozen=True)
 class Options:
     as_of: date
