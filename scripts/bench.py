@@ -251,14 +251,18 @@ def main(argv=None) -> int:
                          f"{lines:.2f} s",
                          f"{stages / read:.2f} ; {lines / read:.2f} de la lecture"))
 
-        mem = []
-        for n in (small, large):
-            wb = make_workbook(work / f"m{n}.xlsx", n)
-            _, rss = relance("generate", wb, "--as-of", AS_OF, "--channels", "courrier",
-                             "--out", work / f"m{n}")
-            mem.append(rss / 1024)
-        rows_out.append(("Mémoire", f"{small} lettres : {mem[0]:.0f} Mo",
-                         f"{large} lettres : {mem[1]:.0f} Mo", f"+ {mem[1] - mem[0]:.0f} Mo"))
+        for label, channels, what in (("Mémoire", "courrier", "lettres"),
+                                      ("  3 canaux", "courrier,email,sms",
+                                       "lettres, e-mails et SMS")):
+            mem, seconds = [], 0.0
+            for n in (small, large):
+                wb = make_workbook(work / f"m{n}.xlsx", n)
+                seconds, rss = relance("generate", wb, "--as-of", AS_OF, "--channels", channels,
+                                       "--out", work / f"m{n}-{len(channels)}")
+                mem.append(rss / 1024)
+            rows_out.append((label, f"{small} {what} : {mem[0]:.0f} Mo",
+                             f"{large} {what} : {mem[1]:.0f} Mo ({seconds:.1f} s)",
+                             f"{round(mem[1] - mem[0]):+d} Mo"))
 
         counts = [excel_counts(make_workbook(work / f"x{n}.xlsx", 3, n)) for n in (20, excel_rows)]
         rows_out.append(("Excel", f"20 lignes : {counts[0][0]} lectures, {counts[0][1]} écritures",

@@ -16,6 +16,7 @@ def test_the_benchmark_runs_and_prints_its_table():
     assert any(line.startswith("  comme Excel") for line in lines), proc.stdout
     assert any(line.startswith("  numéros 000123") for line in lines), proc.stdout
     assert any(line.startswith("  relancé") for line in lines), proc.stdout
+    assert any(line.startswith("  3 canaux") for line in lines), proc.stdout
     assert "identique" in proc.stdout  # the button's reads and writes do not grow with rows
 
 

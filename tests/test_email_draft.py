@@ -221,3 +221,43 @@ def test_an_e_mail_abroad_names_our_country_once(sample, tmp_path):
         body = " ".join(msg.get_body(preferencelist=(kind,)).get_content().split())
         assert "69007 Lyon, France" in body and "France, France" not in body, kind
         assert "+33 4 78 92 15 40" in body, kind
+
+
+def test_a_template_is_compiled_once_a_run_and_again_when_edited(sample, tmp_path, monkeypatch):
+    """Compiling a template costs a hundred times rendering it: a thousand e-mails compile it
+    once. A template edited between two renderings is what the next one uses."""
+    from relance.documents import email_draft
+    compiled = []
+    real = email_draft.sandbox
+    monkeypatch.setattr(email_draft, "sandbox", lambda **kw: compiled.append(kw) or real(**kw))
+    email_draft._compiled.cache_clear()
+    letter, context, settings = letter_of(sample, "Dupont")
+    custom = tmp_path / "modeles"
+    custom.mkdir()
+    template = custom / "2e_relance_email.txt"
+    template.write_text("Total : {{ total }}", encoding="utf-8")
+    for _ in range(3):
+        message = build_email(letter, context, settings, None, template_dir=custom)
+    assert len(compiled) == 2  # the text template and the shipped HTML one, once each
+    assert f"Total : {context['total']}" in message.get_body(("plain",)).get_content()
+    template.write_text("Reste : {{ total }}", encoding="utf-8")
+    message = build_email(letter, context, settings, None, template_dir=custom)
+    assert len(compiled) == 3
+    assert f"Reste : {context['total']}" in message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("send", [False, True])
+def test_drafts_are_kept_in_memory_only_to_be_sent(tmp_path, send):
+    """Each draft holds its letter attached: a run of thousands kept them all until the end
+    (0.25 MB each). They are kept only when they are to be sent."""
+    from relance.batch import Channels, prepare_batch
+    from relance.outputs import write_documents
+    ledger = files.load(SAMPLE).ledger
+    channels = Channels.of(["email"], send_email=send)
+    folder = tmp_path / "out"
+    batch = prepare_batch(ledger, is_csv=False, workbook_dir=tmp_path, folder=folder,
+                          as_of=SAMPLE_DATE, channels=channels)
+    written = write_documents(batch, ledger.settings, folder)
+    drafts = sorted(folder.glob("*.eml"))
+    assert len(drafts) >= 5
+    assert len(written.messages) == (len(drafts) if send else 0)

