@@ -73,12 +73,26 @@ def test_empty_sheet(tmp_path):
     wb.save(tmp_path / "vide.xlsx")
     proc = run_cli("scan", tmp_path / "vide.xlsx")
     assert proc.returncode == 1
-    assert "Créances" in proc.stderr and "Erreur" in proc.stderr
+    assert "Créances" in proc.stderr and proc.stderr.count("vide.xlsx") == 1
+
+
+def test_a_stopping_error_names_the_file(tmp_path):
+    """A scheduled job may run on several workbooks: the error says which one to correct."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "Créances"
+    wb.active.append(["N° facture", "Client", "Montant TTC", "Date 1ère relance"])
+    wb.active.append(["F1", "Alpha", 100, "01/10/2026"])
+    wb.save(tmp_path / "grand-livre.xlsx")
+    proc = run_cli("scan", tmp_path / "grand-livre.xlsx")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Erreur dans « grand-livre.xlsx » : Feuille « Créances » : "
+                                  "colonne « Échéance » introuvable"), proc.stderr
 
 
 def test_file_that_does_not_exist(tmp_path):
     proc = run_cli("scan", tmp_path / "absent.xlsx")
     assert proc.returncode == 1 and "introuvable" in proc.stderr
+    assert proc.stderr.count("absent.xlsx") == 1  # named once, by the message itself
 
 
 def test_file_that_is_not_a_spreadsheet(tmp_path):

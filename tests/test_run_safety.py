@@ -98,6 +98,33 @@ def test_another_files_invoice_with_the_same_number_is_not_taken_for_this_one(tm
                                   "--json"))) == 1
 
 
+
+def test_a_csv_run_written_elsewhere_still_knows_the_usual_journal(tmp_path):
+    """A CSV's journal lives in its output folder: a run with --out still reads the usual one
+    (Relances/journal.csv next to the CSV), so what a run without --out recorded is not
+    reminded again; and a run writing its journal elsewhere says where, since runs without
+    --out will not read it."""
+    (tmp_path / "parametres.csv").write_text(
+        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    export = tmp_path / "export.csv"
+    export.write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n"
+                      "F-001;Alpha;01/09/2026;100,00;01/10/2026\n", encoding="utf-8")
+    first = run_cli("generate", export, "--as-of", "2026-12-01", "--json")
+    assert len(letters_of(first)) == 1 and "le journal de cette série" not in first.stderr
+    elsewhere = run_cli("generate", export, "--as-of", "2026-12-05", "--out",
+                        tmp_path / "lettres", "--json")
+    assert letters_of(elsewhere) == []
+    export.write_text(export.read_text(encoding="utf-8")
+                      + "F-002;Beta;01/09/2026;50,00;01/10/2026\n", encoding="utf-8")
+    beta = run_cli("generate", export, "--as-of", "2026-12-05", "--out", tmp_path / "lettres",
+                   "--json")
+    assert [lt["invoices"] for lt in letters_of(beta)] == [["F-002"]]
+    said = json.loads(beta.stdout)["warnings"]
+    assert any(str(tmp_path / "lettres" / "journal.csv") in w and "même dossier" in w
+               for w in said), said
+    assert "Attention : le journal de cette série sera" in beta.stderr
+
+
 def test_cash_alone_is_no_way_to_pay_above_1000_euros(tmp_path):
     settings = [kv for kv in SETTINGS if kv[0] != "IBAN"] + [("Espèces", "oui")]
     book = make_book(tmp_path / "b.xlsx", [due_row("F1", amount=1500)], settings=settings)

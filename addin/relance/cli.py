@@ -234,7 +234,7 @@ def _main(argv) -> int:
                 return _scan(args, as_of)
         return _generate(args, as_of)
     except RelanceError as err:
-        print(f"Erreur : {err.message}", file=sys.stderr)
+        print(f"Erreur{_in_file(args.workbook, err.message)} : {err.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrompu : le classeur n'a pas été modifié par cette exécution.", file=sys.stderr)
@@ -250,6 +250,13 @@ def _main(argv) -> int:
         print("".join(traceback.format_exc(limit=-3)).rstrip(), file=sys.stderr)
         print("Relancez avec --debug pour le détail complet et signalez-le.", file=sys.stderr)
         return 1
+
+
+def _in_file(workbook: Path, message: str) -> str:
+    """` dans « relances.xlsx »` when the message does not name the file already: a job
+    that runs on several workbooks must tell which one to correct."""
+    name = workbook.name
+    return "" if not name or name in message else f" dans « {name} »"
 
 
 @contextmanager
@@ -396,6 +403,7 @@ def _result_json(result) -> dict:
         "unreached": [a.message for a in result.unreached],
         "files": {kind: str(path) for kind, path in result.shared.items()},
         "notes": list(result.notes),
+        "warnings": list(result.warnings),
         "backup": str(result.backup) if result.backup else None,
         "journal": str(result.journal) if result.journal else None,
         "dates_to_record_by_hand": [{"row": r, "invoice": n, "reason": why}

@@ -25,7 +25,7 @@ from .model import RelanceError
 from .oserrors import describe_os_error
 from .outputs import check_sending, keep_sent, send_emails, without_pdfs, write_documents
 from .recording import csv_journal, xlsx_record
-from .workbook_io import excel_lock_file, read
+from .workbook_io import excel_lock_file, output_dirs, read
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,12 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
     result = RunResult(plan, folder, outputs=batch.outputs,
                        journal=journal_path if data.is_csv else None, dry_run=options.dry_run,
                        warnings=batch.warnings, unreached=batch.unreached, shared=batch.shared)
+    usual = output_dirs(workbook, settings.output_folder, None, options.as_of)[1]
+    if data.is_csv and batch.outputs and journal_path.parent != usual:
+        result.warnings.append(  # a run without --out reads only the usual one
+            f"le journal de cette série sera {journal_path}, et non celui du dossier habituel "
+            f"({usual}) : les prochaines séries sur ce CSV doivent écrire dans le même "
+            f"dossier (--out), sinon elles ne le liront pas et relanceront ces factures")
     if options.dry_run:
         if batch.outputs and options.channels.pdf:
             from .documents.pdf import NO_CONVERTER, find_converter

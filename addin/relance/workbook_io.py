@@ -61,21 +61,35 @@ def read(workbook: Path, as_of: date, out: Optional[Path] = None, defer_rows: bo
     the invoice rows surveyed, not read; `part`: only some of them (see files.load)."""
     with gc_paused():
         data = files.load(workbook, defer_rows, part)
-    folder, root = output_dirs(workbook, data.ledger.settings.output_folder, out, as_of)
+    output_folder = data.ledger.settings.output_folder
+    folder, root = output_dirs(workbook, output_folder, out, as_of)
+    _, usual = output_dirs(workbook, output_folder, None, as_of)
+    roots = (root,) if usual == root else (root, usual)
     if data.assembly is not None:
-        journal_path = root / csv_journal.JOURNAL_CSV
-        data.assembly = data.assembly.with_journal(*csv_journal.read(journal_path))
+        data.assembly = data.assembly.with_journal(*_csv_journals(roots))
         data.ledger = data.assembly.ledger()
     else:
-        data.ledger, journal_path = with_csv_journal(data.ledger, root)
-    return data, folder, journal_path
+        data.ledger, _ = with_csv_journal(data.ledger, *roots)
+    return data, folder, root / csv_journal.JOURNAL_CSV
 
 
-def with_csv_journal(ledger, root: Path):
+def _csv_journals(roots) -> tuple[list, list]:
+    """(Entries, anomalies) of the journal.csv files in these folders: this run's, and the one
+    a run without `--out` keeps, so that an invoice recorded there is not reminded again
+    because this run writes elsewhere."""
+    entries, anomalies = [], []
+    for root in roots:
+        more, bad = csv_journal.read(root / csv_journal.JOURNAL_CSV)
+        entries += more
+        anomalies += bad
+    return entries, anomalies
+
+
+def with_csv_journal(ledger, *roots: Path):
     """A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
     a run could not update the workbook and recorded itself there instead."""
-    journal_path = root / csv_journal.JOURNAL_CSV
-    entries, anomalies = csv_journal.read(journal_path)
+    journal_path = roots[0] / csv_journal.JOURNAL_CSV
+    entries, anomalies = _csv_journals(roots)
     if entries or anomalies:
         ledger = replace(ledger, journal=ledger.journal + tuple(entries),
                          anomalies=ledger.anomalies + tuple(anomalies))
