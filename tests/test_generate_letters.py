@@ -279,29 +279,32 @@ def test_a_credit_note_is_deducted_by_one_letter_only(sample_copy):
     assert "avoir AV-2026-0007 déjà déduit par la 2e relance du 10/10/2026" in proc.stderr
 
 
-def test_english_letters_sign_with_the_english_title_when_given(tmp_path):
-    """`Fonction du signataire (anglais)`: the English letter says Managing Director where the
-    French ones keep Gérante; without it, both keep the French title."""
+def test_english_letters_sign_with_the_english_title_when_given(run):
+    """`Fonction du signataire (anglais)` (the sample has it): the English letter says
+    Managing Director where the French ones keep Gérante, and the run has nothing to say."""
+    texts = run["texts"]
+    assert "Managing Director" in texts["CL007"] and "Gérante" not in texts["CL007"]
+    assert "Gérante" in texts["CL004"] and "Managing Director" not in texts["CL004"]
+    assert "sont signées" not in run["proc"].stderr
+
+
+def test_english_letters_without_an_english_title_are_pointed_out(tmp_path):
+    """Without the English title, the English letters keep the French one, and the run says
+    so before anything is posted."""
     import shutil
     from conftest import SAMPLE
     book = tmp_path / "relances.xlsx"
     shutil.copy2(SAMPLE, book)
     wb = openpyxl.load_workbook(book)
     ws = wb["Paramètres"]
-    titles = [row[1].value for row in ws.iter_rows(min_row=2) if row[0].value ==
-              "Fonction du signataire"]
-    assert titles == ["Gérante"]
-    ws.append(["Fonction du signataire (anglais)", "Managing Director"])
+    (row,) = [row for row in ws.iter_rows(min_row=2)
+              if row[0].value == "Fonction du signataire (anglais)"]
+    ws.delete_rows(row[0].row)
     wb.save(book)
     result, proc = run_json("generate", book, "--as-of", SAMPLE_DATE.isoformat(),
                             "--channels", "courrier")
-    assert "inconnu" not in proc.stderr and "sont signées" not in proc.stderr
     texts = {x["client_code"]: docx_text(x["files"]["courrier"]) for x in result["letters"]}
-    assert "Managing Director" in texts["CL007"] and "Gérante" not in texts["CL007"]
-    assert "Gérante" in texts["CL004"] and "Managing Director" not in texts["CL004"]
-
-
-def test_english_letters_without_an_english_title_are_pointed_out(run):
-    """The sample has English letters and a French title only: the run says so."""
-    assert "les lettres en anglais sont signées « Gérante »" in run["proc"].stderr
-    assert "Fonction du signataire (anglais)" in run["proc"].stderr
+    assert "Gérante" in texts["CL007"] and "Managing Director" not in texts["CL007"]
+    assert "les lettres en anglais sont signées « Gérante »" in proc.stderr
+    assert "Fonction du signataire (anglais)" in proc.stderr
+    assert any("signées « Gérante »" in w for w in result["warnings"])
