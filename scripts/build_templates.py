@@ -419,7 +419,8 @@ def build_fr(path=FR_PATH):
     bullet(doc, ("par virement bancaire", {"bold": True}),
            " – IBAN" + nb + ": {{ payment.iban }}"
            "{% if payment.bic %} – BIC" + nb + ": {{ payment.bic }}{% endif %}"
-           ", en indiquant les numéros des factures réglées en référence")
+           ", en indiquant {% if invoices|length > 1 %}les numéros des factures réglées"
+           "{% else %}le numéro de la facture réglée{% endif %} en référence")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if payment.cheque %}")
     bullet(doc, ("par chèque", {"bold": True}),
@@ -536,7 +537,8 @@ def build_en(path=EN_PATH):
          "We wrote to you on {{ first_reminder_dates }} about the "
          "{% if invoices|length > 1 %}invoices{% else %}invoice{% endif %} listed below. "
          "We have received neither payment nor a reply and, according to our records, the "
-         "following amounts are still outstanding:", align=j, keep=True)
+         "following {% if invoices|length > 1 %}amounts are{% else %}amount is{% endif %}"
+         " still outstanding:", align=j, keep=True)
 
     invoice_table(doc, {
         "headers": ["Invoice no.", "Invoice date", "Due date", "Amount incl. VAT",
@@ -572,7 +574,9 @@ def build_en(path=EN_PATH):
     tag(doc, "{%p if payment.transfer %}")
     bullet(doc, ("by bank transfer", {"bold": True}),
            " – IBAN: {{ payment.iban }}{% if payment.bic %} – BIC: {{ payment.bic }}{% endif %}"
-           ", quoting the invoice numbers as the payment reference")
+           ", quoting the invoice "
+           "{% if invoices|length > 1 %}numbers{% else %}number{% endif %}"
+           " as the payment reference")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if payment.cheque %}")
     bullet(doc, ("by cheque", {"bold": True}),
@@ -817,6 +821,18 @@ def check(out_dir=Path("/tmp/relance_check")):
                         assert "10 points" in full or "8 points" in full or "percentage points" in full, name
                 for inv in ctx["invoices"]:
                     assert inv["number"] in full, name
+                # singular or plural as the number of invoices claimed (minimal: one)
+                several = len(ctx["invoices"]) > 1
+                wording = {
+                    "fr": ("cette facture demeure impayée", "le numéro de la facture réglée")
+                    if not several else ("ces factures demeurent impayées",
+                                         "les numéros des factures réglées"),
+                    "en": ("amount is still outstanding", "quoting the invoice number as")
+                    if not several else ("amounts are still outstanding",
+                                         "quoting the invoice numbers as"),
+                }[lang]
+                for words in wording:
+                    assert words in full, f"{name}: {words!r} missing"
                 for a in ctx["credit_notes"]:
                     assert a["number"] in full, name
                 for o in ctx["other_invoices"]:

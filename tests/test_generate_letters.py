@@ -241,6 +241,8 @@ def test_out_option_writes_directly_in_the_folder(sample_copy, tmp_path):
     ("", "fr", "", "Madame, Monsieur"),
     ("Mr Oliver Harcourt", "en", "For the attention of Mr Oliver Harcourt", "Dear Mr Harcourt"),
     ("Accounts payable", "en", "For the attention of Accounts payable", "Dear Sir or Madam"),
+    ("M. Émile Besson", "en", "For the attention of Mr Émile Besson", "Dear Mr Besson"),
+    ("Mme Morel", "en", "For the attention of Ms Morel", "Dear Ms Morel"),
 ])
 def test_attention_line_and_salutation_follow_the_contact(contact, lang, attention, salutation):
     from relance.documents import context
@@ -251,6 +253,14 @@ def test_attention_line_and_salutation_follow_the_contact(contact, lang, attenti
 def test_letters_greet_the_named_contact(run):
     assert "Monsieur,\n" in run["texts"]["CL001"] and "agréer, Monsieur," in run["texts"]["CL001"]
     assert "Dear Mr Harcourt," in run["texts"]["CL007"]
+
+
+def test_a_consumer_without_contact_is_greeted_by_the_title_in_his_name(run):
+    """M. Julien Marchand, a consumer, has no contact: he is the person to greet."""
+    text = run["texts"]["CL005"]
+    assert "\nMonsieur,\n" in text and "Madame, Monsieur" not in text
+    others = [k for k, text in run["texts"].items() if "Madame, Monsieur,\n" in text]
+    assert others and "CL005" not in others  # companies without a named person still are
 
 
 def test_a_credit_note_is_deducted_by_one_letter_only(sample_copy):

@@ -10,7 +10,7 @@ import functools
 from ..formatting import join_words, long_date, money, rate, short_date
 from ..law import INDEMNITY
 from ..letters import Letter
-from ..model import Company, Settings, Stage
+from ..model import ClientType, Company, Settings, Stage
 from ..values import fold
 from .countries import abroad, dialled_from_abroad, foreign_address_lines, region_code
 
@@ -89,8 +89,11 @@ def attention_line(contact: str, lang: str) -> str:
     contact = contact.strip()
     if not contact:
         return ""
-    if lang == "en":
-        return f"For the attention of {contact}"
+    if lang == "en":  # `M. Besson` as an English reader writes him: `Mr Besson`
+        title, _, rest = contact.partition(" ")
+        english = _TITLE_EN.get(fold(title.rstrip(".")))
+        return f"For the attention of {english} {rest}" if english and rest else \
+            f"For the attention of {contact}"
     article = _ARTICLE.get(fold(contact.split()[0]))
     if article:  # a department: its name becomes a common noun after the article
         return f"À l’attention {article} {contact[0].lower()}{contact[1:]}"
@@ -159,7 +162,9 @@ def letter_context(letter: Letter, settings: Settings, as_of) -> dict:
             "email": c.email,
             "phone": c.phone,
         },
-        "salutation": salutation(c.contact, lang),
+        # a consumer without a contact is the person the client's name says (`M. Marchand`)
+        "salutation": salutation(c.contact or (
+            c.name if letter.client_type is ClientType.CONSUMER else ""), lang),
         "place": settings.company.city.strip(),
         "date": long_date(as_of, lang),
         "subject": subject,
