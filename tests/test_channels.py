@@ -207,6 +207,12 @@ def test_only_clients_a_channel_reaches_are_marked_reminded(sample_copy):
     reached = {x["client_code"] for x in result["letters"]}
     assert reached == {"CL003", "CL004", "CL005", "CL017"}
     assert any("aucun document produit" in u and "Boulangerie" in u for u in result["unreached"])
+    # one line a client, why first: a fixed line is no way to send an SMS
+    names = [u.split(" : ")[0] for u in result["unreached"]]
+    assert len(names) == len(set(names)) == 6, result["unreached"]
+    (boulangerie,) = [u for u in result["unreached"] if u.startswith("Boulangerie")]
+    assert boulangerie.index("numéro fixe") < boulangerie.index("aucun document produit")
+    assert "2e relance 2026" not in proc.stderr and "sms.csv" in proc.stderr  # no letter named
     ws = openpyxl.load_workbook(sample_copy)["Créances"]
     header = [c.value for c in ws[3]]
     code, col = header.index("Code client"), header.index("Date 2e relance")
@@ -216,6 +222,27 @@ def test_only_clients_a_channel_reaches_are_marked_reminded(sample_copy):
     again, _ = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
                         "--channels", "courrier")
     assert "CL002" in {x["client_code"] for x in again["letters"]}  # not lost
+
+
+
+def test_what_letters_lack_is_not_said_when_no_letter_goes_out(sample_copy):
+    """Without an English title or a signatory, letters (on paper or attached to an e-mail)
+    would lack them: said then, not on a run that sends only SMS."""
+    wb = openpyxl.load_workbook(sample_copy)
+    ws = wb["Paramètres"]
+    for row in reversed(list(ws.iter_rows(min_row=2))):
+        if row[0].value in ("Signataire", "Fonction du signataire (anglais)"):
+            ws.delete_rows(row[0].row)
+    wb.save(sample_copy)
+    sms, proc = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                         "--channels", "sms", "--dry-run")
+    assert sms["warnings"] == [] and "Attention" not in proc.stderr
+    for channels in ("courrier", "email"):
+        other, proc = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                               "--channels", channels, "--dry-run")
+        assert any("Signataire" in w for w in other["warnings"]), (channels, other["warnings"])
+        assert any("signées « Gérante »" in w for w in other["warnings"])
+        assert "Attention : pas de « Signataire »" in proc.stderr
 
 
 def test_sent_drafts_lose_their_to_send_mark_and_the_summary_counts_them(sample_copy):

@@ -336,3 +336,23 @@ def test_a_dry_run_says_the_real_run_would_be_refused_while_the_workbook_is_open
     lock.unlink()
     proc = run_cli("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(), "--dry-run")
     assert "ouvert dans Excel" not in proc.stdout
+
+
+def test_a_long_run_summary_stays_readable_and_in_the_sheet_s_order(tmp_path):
+    """Twelve clients without `Type client`: the summary names ten and counts the rest; the
+    dates to record by hand come in the sheet's order, not the letters' (by name)."""
+    book = _table_book(tmp_path / "b.xlsx", blocked=True)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Créances"]
+    ws["B2"], ws["B3"] = "Zeta", "Alpha"
+    wb.save(book)
+    result = json.loads(run_cli("generate", book, "--as-of", "2026-12-01", "--json").stdout)
+    assert [lt["client"] for lt in result["letters"]] == ["Alpha", "Zeta"]
+    assert [d["row"] for d in result["dates_to_record_by_hand"]] == [2, 3]
+    many = make_book(tmp_path / "many.xlsx", [due_row(f"F{k}", f"Client {k:02d}")
+                                              for k in range(12)])
+    proc = run_cli("generate", many, "--as-of", "2026-12-01")
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [ln for ln in proc.stdout.splitlines() if "sans « Type client »" in ln]
+    assert line.startswith("12 lettre(s)") and "Client 09" in line and "Client 10" not in line
+    assert line.endswith("Client 09 et 2 autre(s).")

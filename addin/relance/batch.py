@@ -86,7 +86,9 @@ def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_
     needs_sender = channels.email and any(not email_problem(lt) for lt in plan.letters)
     _check_settings(settings, is_csv, plan.anomalies, needs_sender, plan)
     english = any(letter.client.language == "en" for letter in plan.letters)
-    batch = Batch(plan, channels, settings=settings, warnings=settings_warnings(settings, english))
+    # what the letters lack matters where a letter goes: on paper, or attached to an e-mail
+    warnings = settings_warnings(settings, english) if channels.courrier or channels.email else []
+    batch = Batch(plan, channels, settings=settings, warnings=warnings)
     if not plan.letters:
         return batch
     for letter in plan.letters:
@@ -180,9 +182,14 @@ def _drop_unreached(batch: Batch) -> None:
     keep = [i for i, out in enumerate(batch.outputs) if set(out.files) & set(CHANNEL_NAMES)]
     for i, out in enumerate(batch.outputs):
         if i not in keep:
+            name = out.letter.client.name
+            said = [a for a in batch.unreached if a.message.startswith(f"{name} : ")]
+            why = "; ".join(a.message[len(name) + 3:] for a in said)  # one line a client
+            batch.unreached = [a for a in batch.unreached if a not in said]
             batch.unreached.append(Anomaly(
-                f"{out.letter.client.name} : aucun document produit sur les canaux demandés ; "
-                f"ses factures ({', '.join(out.letter.numbers)}) ne sont pas marquées relancées"))
+                f"{name} : {why + ' ; ' if why else ''}aucun document produit sur les canaux "
+                f"demandés ; ses factures ({', '.join(out.letter.numbers)}) ne sont pas "
+                f"marquées relancées"))
     batch.outputs = [batch.outputs[i] for i in keep]
     batch.owners = [batch.owners[i] for i in keep]
 

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from . import __version__
-from .formatting import money, short_date
+from .formatting import money, short_date, some_of
 from .journal import CHANNELS
 from .model import RelanceError
 from .oserrors import silence
@@ -382,6 +382,14 @@ def _generate(args, as_of: date) -> int:
     return 0
 
 
+def _file_names(output) -> str:
+    """The name the client's own files share (letter, PDF, e-mail), or the shared file that
+    holds its part (sms.csv)."""
+    if set(output.files) & {"courrier", "pdf", "email"}:
+        return output.stem
+    return ", ".join(sorted({path.name for path in output.files.values()}))
+
+
 def _result_json(result) -> dict:
     plan = result.plan
     return {
@@ -433,7 +441,7 @@ def _summary(args, result) -> None:
             what = f"{len(result.outputs)} client(s) {verb} une 2e fois, sans lettre"
         _out(args, f"{what} ({n_inv} facture(s)) dans {result.output_dir} :")
         rows = [(o.letter.client.name, ", ".join(o.letter.numbers), money(o.letter.total),
-                 o.stem, _channels_of(o)) for o in result.outputs]
+                 _file_names(o), _channels_of(o)) for o in result.outputs]
         _table(("Client", "Factures", "Total réclamé", "Nom des fichiers", "Canaux"), rows,
                right={2}, whole={3},
                file=sys.stderr if args.json else sys.stdout)
@@ -451,7 +459,7 @@ def _summary(args, result) -> None:
         if defaulted:
             _out(args, f"{len(defaulted)} lettre(s) sans « Type client », écrite(s) avec le type "
                        f"par défaut ({CLIENT_TYPE_NAMES[defaulted[0].client_type]}) : "
-                       + ", ".join(lt.client.name for lt in defaulted) + ".")
+                       + some_of([lt.client.name for lt in defaulted]) + ".")
         if result.dry_run:
             _out(args, "Simulation (--dry-run) : aucun fichier écrit, classeur inchangé.")
         elif result.backup:

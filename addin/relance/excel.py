@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional, Protocol
 
 from . import __version__
-from .formatting import money, short_date
+from .formatting import money, short_date, some_of
 from .journal import HEADERS as JOURNAL_HEADERS, JOURNAL_SHEET, second_reminder_entries
 from .letters import classify
 from .locking import run_lock
@@ -435,7 +435,7 @@ def _summary(plan, batch, folder: Path, backup: Path, saved: bool, notes=(), sen
     lines += [f"{note}" for note in notes]
     defaulted = [lt.client.name for lt in letters if lt.type_defaulted]
     if defaulted:
-        lines.append(f"Type client par défaut appliqué à : {', '.join(defaulted)}.")
+        lines.append(f"Type client par défaut appliqué à : {some_of(defaulted)}.")
     if batch.unreached:
         lines.append("Non joignables : " + " ; ".join(a.message for a in batch.unreached[:6])
                      + (" ; …" if len(batch.unreached) > 6 else "") + ".")

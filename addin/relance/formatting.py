@@ -49,6 +49,13 @@ def rate(percent: Decimal | None, language: str = "fr") -> str:
     return f"{number}\u00a0%" if language != "en" else f"{number}%"
 
 
+def some_of(names: list, shown: int = 10) -> str:
+    """A list a reader can take in, for a summary: the first names, then how many more."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f" et {len(names) - shown} autre(s)"
+
+
 def join_words(items: list[str], language: str = "fr") -> str:
     """`a`, `a et b`, `a, b et c` (`and` in English)."""
     if len(items) <= 1:

@@ -139,9 +139,9 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
         result.journal = journal_path
         rows = {line.invoice.row: record.unsupported for out in result.outputs
                 for line in out.letter.lines} if record.unsupported else {}
-    result.manual_dates = [(line.invoice.row, line.invoice.number, rows[line.invoice.row])
-                           for out in result.outputs for line in out.letter.lines
-                           if line.invoice.row in rows]
+    result.manual_dates = sorted((line.invoice.row, line.invoice.number, rows[line.invoice.row])
+                                 for out in result.outputs for line in out.letter.lines
+                                 if line.invoice.row in rows)  # in the sheet's order
     return result
 
 
