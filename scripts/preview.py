@@ -23,19 +23,37 @@ DPI = 70
 MAX_BYTES = 250_000
 
 
+def _has_carlito() -> bool:
+    """Whether fontconfig knows Carlito, the font with Calibri's metrics LibreOffice uses in
+    its place."""
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return False
+    out = subprocess.run([fc_list, "Carlito"], capture_output=True, text=True).stdout
+    return bool(out.strip())
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "preview.png")
     args = parser.parse_args(argv)
 
-    from relance.documents.pdf import to_pdf
+    from relance.documents.pdf import find_converter, to_pdf
     from relance.model import RelanceError
 
     pdftoppm = shutil.which("pdftoppm")
+    missing = ([] if find_converter() else ["LibreOffice (Debian/Ubuntu : apt-get install "
+                                             "libreoffice-writer-nogui)"])
     if not pdftoppm:
-        print("preview : pdftoppm est introuvable ; installez poppler-utils (Debian/Ubuntu : "
-              "apt-get install poppler-utils ; macOS : brew install poppler).", file=sys.stderr)
+        missing.append("pdftoppm (Debian/Ubuntu : apt-get install poppler-utils ; macOS : "
+                       "brew install poppler)")
+    if missing:  # all that is missing, said at once
+        print("preview : introuvable(s) : " + " ; ".join(missing) + ".", file=sys.stderr)
         return 1
+    if sys.platform.startswith("linux") and not _has_carlito():
+        print("preview : police Carlito absente (paquet fonts-crosextra-carlito) : LibreOffice "
+              "remplacera Calibri par une police plus large, l'aperçu ne sera pas celui de Word.",
+              file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="relance-preview-") as tmp:
         tmp = Path(tmp)
         book = tmp / "relances.xlsx"
