@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from docx import Document
@@ -790,7 +791,10 @@ def render(template, ctx, out):
     return out
 
 
-def check(out_dir=Path("/tmp/relance_check")):
+def check(out_dir=None):
+    """The sample letters rendered into `out_dir` (a new temporary folder by default: two
+    users of one machine do not share it) and checked."""
+    out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="relance-check-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for lang, template in (("fr", FR_PATH), ("en", EN_PATH)):
@@ -858,8 +862,9 @@ def main(argv=None):
     ap.add_argument("--check", action="store_true",
                     help="render sample letters (fr/en × 3 clienteles × full/minimal) and check them")
     ap.add_argument("--no-build", action="store_true", help="do not rewrite the templates")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/relance_check"),
-                    help="folder of the sample letters written by --check")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="folder of the sample letters written by --check (default: a new "
+                         "temporary folder)")
     args = ap.parse_args(argv)
     if not args.no_build:
         for path in build():
