@@ -85,7 +85,7 @@ def test_a_stopping_error_names_the_file(tmp_path):
     wb.save(tmp_path / "grand-livre.xlsx")
     proc = run_cli("scan", tmp_path / "grand-livre.xlsx")
     assert proc.returncode == 1
-    assert proc.stderr.startswith("Erreur dans « grand-livre.xlsx » : Feuille « Créances » : "
+    assert proc.stderr.startswith("Erreur (grand-livre.xlsx) : Feuille « Créances » : "
                                   "colonne « Échéance » introuvable"), proc.stderr
 
 

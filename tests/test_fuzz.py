@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import tempfile
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -62,7 +63,7 @@ def assert_clean(code: int, err: str) -> None:
     assert code in (0, 1), err
     assert "Traceback" not in err and "Erreur interne" not in err, err
     if code == 1:
-        assert err.startswith("Erreur : ") or "\nErreur : " in err, err
+        assert re.search(r"(^|\n)Erreur( \([^)]*\))? : ", err), err
 
 
 def listing(folder: Path) -> dict:

@@ -234,7 +234,7 @@ def _main(argv) -> int:
                 return _scan(args, as_of)
         return _generate(args, as_of)
     except RelanceError as err:
-        print(f"Erreur{_in_file(args.workbook, err.message)} : {err.message}", file=sys.stderr)
+        print(f"Erreur{_in_file(args.workbook, err)} : {err.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrompu : le classeur n'a pas été modifié par cette exécution.", file=sys.stderr)
@@ -252,11 +252,13 @@ def _main(argv) -> int:
         return 1
 
 
-def _in_file(workbook: Path, message: str) -> str:
-    """` dans « relances.xlsx »` when the message does not name the file already: a job
-    that runs on several workbooks must tell which one to correct."""
+def _in_file(workbook: Path, err: RelanceError) -> str:
+    """` (relances.xlsx)`, the run the error stopped, when the message does not name the file
+    already: a job that runs on several workbooks must tell which one to look at. Not for
+    standard output that could not be written, which is no fault of the file."""
     name = workbook.name
-    return "" if not name or name in message else f" dans « {name} »"
+    return "" if not name or name in err.message or isinstance(err, OutputError) else \
+        f" ({name})"
 
 
 @contextmanager
