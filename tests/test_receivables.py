@@ -688,8 +688,9 @@ def test_a_misspelt_column_that_decides_the_letters_stops_the_run(header, meant)
              ["FA-1", "Dupont", "15/03/2026", "100", "x"])
     with pytest.raises(RelanceError) as err:
         parse_receivables(g)
-    assert f"L'en-tête « {header} » n'est pas reconnu, mais ressemble à « {meant} », une " \
-        "colonne qui décide des factures à relancer ou des montants réclamés" in str(err.value)
+    assert f"L'en-tête « {header} » (cellule E1) n'est pas reconnu, mais ressemble à « {meant} " \
+        "», une colonne qui décide des factures à relancer ou des montants réclamés" \
+        in str(err.value)
 
 
 @pytest.mark.parametrize("header", ["Date de relance", "Relance", "Date relance 3", "Relancé le",

@@ -21,7 +21,7 @@ from ..values import (AMBIGUOUS, AMOUNT_LIMIT, CENT, DAY_FIRST, MONTH_FIRST, cel
                       is_blank, is_disputed, is_insolvent, parse_amount, parse_client_type,
                       parse_date, parse_language, parse_response, strip_accents,
                       text_date_order)
-from .grid import Grid
+from .grid import Grid, column_letter
 from .headers import (DATE_FIELDS, FIELDS, HEADER_SCAN_ROWS, REQUIRED, canonical,
                       find_header_row, headers_found, match_row)
 from .header_hints import DECISIVE, hint_text, misspellings, tax_amounts
@@ -156,9 +156,10 @@ def survey_receivables(grid: Grid, month_first_setting: bool = False) -> Survey:
     if decisive:
         raise RelanceError(
             f"{grid.place}, ligne d'en-têtes {grid.first_row + header_index} : "
-            + " ".join(f"L'en-tête « {written} » n'est pas reconnu, mais ressemble à « "
-                       f"{canonical(f)} », une colonne qui décide des factures à relancer ou "
-                       f"des montants réclamés." for written, f in decisive)
+            + " ".join(f"L'en-tête « {written} »{_where_header(grid, header_index, written)} "
+                       f"n'est pas reconnu, mais ressemble à « {canonical(f)} », une colonne "
+                       f"qui décide des factures à relancer ou des montants réclamés."
+                       for written, f in decisive)
             + " Si c'est bien elle, renommez l'en-tête ainsi ; sinon, donnez-lui un nom qui ne "
               "s'y confonde pas. Rien n'a été lu ni écrit.")
     headers = {f: cell_text(grid.value(header_index, j)) for f, j in columns.items()}
@@ -297,6 +298,15 @@ def _is_blank_row(grid: Grid, i: int, columns) -> bool:
         return False
     others = [v for j, v in enumerate(row) if j not in {columns.get(f) for f in _IDENTITY}]
     return all(map(_shows_nothing, others))
+
+
+def _where_header(grid: Grid, header_index: int, written: str) -> str:
+    """` (cellule W3)`, ` (colonne 23)` in a CSV: where to rename a header."""
+    for j, value in enumerate(grid.rows[header_index]):
+        if cell_text(value) == written:
+            return f" (colonne {j + 1})" if grid.csv else \
+                f" (cellule {column_letter(grid.first_col + j)}{grid.first_row + header_index})"
+    return ""
 
 
 def _quote_list(items) -> str:
