@@ -356,3 +356,25 @@ def test_a_long_run_summary_stays_readable_and_in_the_sheet_s_order(tmp_path):
     (line,) = [ln for ln in proc.stdout.splitlines() if "sans « Type client »" in ln]
     assert line.startswith("12 lettre(s)") and "Client 09" in line and "Client 10" not in line
     assert line.endswith("Client 09 et 2 autre(s).")
+
+
+def test_what_the_workbook_could_not_take_is_told(tmp_path):
+    """The run records in the workbook: a column it had to add is announced; a `Date 2e
+    relance` cell holding a formula is left alone and listed, to fill in by hand; no
+    journal.csv is named, since none was written."""
+    plain = make_book(tmp_path / "plain.xlsx", [due_row("F1")])
+    proc = run_cli("generate", plain, "--as-of", "2026-12-01", "--json")
+    result = json.loads(proc.stdout)
+    assert result["column_added"] == "Date 2e relance" and result["journal"] is None
+    assert result["dates_to_record_by_hand"] == []
+    assert "Colonne « Date 2e relance » ajoutée" in proc.stderr
+    formula = make_book(tmp_path / "formula.xlsx",
+                        [due_row("F1") + ["=IF(1>2,1,\"\")"], due_row("F2", "Client B") + [None]],
+                        headers=HEADERS + ["Date 2e relance"])
+    proc = run_cli("generate", formula, "--as-of", "2026-12-01", "--json")
+    result = json.loads(proc.stdout)
+    assert result["column_added"] is None and result["journal"] is None
+    assert result["dates_to_record_by_hand"] == [
+        {"row": 2, "invoice": "F1", "reason": "la cellule contient une formule"}]
+    ws = openpyxl.load_workbook(formula)["Créances"]
+    assert ws["F2"].value == "=IF(1>2,1,\"\")" and ws["F3"].value is not None

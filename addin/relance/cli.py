@@ -416,6 +416,7 @@ def _result_json(result) -> dict:
         "warnings": list(result.warnings),
         "backup": str(result.backup) if result.backup else None,
         "journal": str(result.journal) if result.journal else None,
+        "column_added": result.column_added,
         "dates_to_record_by_hand": [{"row": r, "invoice": n, "reason": why}
                                     for r, n, why in result.manual_dates],
     }

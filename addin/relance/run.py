@@ -115,6 +115,7 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
         check_sending(settings)  # before anything is written
     record = _Recording(data, workbook, journal_path, batch)
     record.prepare(expected)  # a workbook that cannot be recorded is known before any letter
+    book = None  # the workbook as recorded (what it could not take, a column it gained)
     try:
         written = write_documents(batch, settings, folder, progress, workbook)
         result.notes = written.notes
@@ -126,15 +127,16 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
             if actual != expected:  # the true statuses of the e-mails sent
                 record.prepare(actual)
             _commit(result, workbook, stamp, record.book, record.journal, now, folder)
+            book = record.book  # discard() below forgets it
         except (RelanceError, OSError) as err:
             if sent:  # never send them twice
                 raise keep_sent(journal_path, actual, err) from None
             raise
     finally:
         record.discard()
-    if record.book is not None:
-        rows = dict(record.book.skipped)
-        result.column_added = record.book.column_added
+    if book is not None:
+        rows = dict(book.skipped)
+        result.column_added = book.column_added
     else:
         result.journal = journal_path
         rows = {line.invoice.row: record.unsupported for out in result.outputs
