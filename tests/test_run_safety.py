@@ -99,30 +99,40 @@ def test_another_files_invoice_with_the_same_number_is_not_taken_for_this_one(tm
 
 
 
-def test_a_csv_run_written_elsewhere_still_knows_the_usual_journal(tmp_path):
-    """A CSV's journal lives in its output folder: a run with --out still reads the usual one
-    (Relances/journal.csv next to the CSV), so what a run without --out recorded is not
-    reminded again; and a run writing its journal elsewhere says where, since runs without
-    --out will not read it."""
+def test_a_csv_run_into_a_new_folder_says_which_journal_it_reads(tmp_path):
+    """A CSV's journal lives in its output folder. A run into a folder without one, while
+    the usual Relances/journal.csv exists, does not read it: said, since an invoice recorded
+    there would be reminded again. A first run into a new folder says later runs must use it.
+    Nothing is said when the same folder is used again. Another export's journal in the
+    usual folder never stops this export's letters."""
     (tmp_path / "parametres.csv").write_text(
         "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
     export = tmp_path / "export.csv"
-    export.write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n"
-                      "F-001;Alpha;01/09/2026;100,00;01/10/2026\n", encoding="utf-8")
-    first = run_cli("generate", export, "--as-of", "2026-12-01", "--json")
-    assert len(letters_of(first)) == 1 and "le journal de cette série" not in first.stderr
-    elsewhere = run_cli("generate", export, "--as-of", "2026-12-05", "--out",
+    export.write_text("N° facture;Code client;Client;Échéance;Montant TTC;Date 1ère relance\n"
+                      "F-001;C1;Alpha;01/09/2026;100,00;01/10/2026\n", encoding="utf-8")
+    other = tmp_path / "autre.csv"
+    other.write_text("N° facture;Code client;Client;Échéance;Montant TTC;Date 1ère relance\n"
+                     "F-001;C1;Bernard SA;01/09/2026;300,00;01/10/2026\n", encoding="utf-8")
+    first = run_cli("generate", other, "--as-of", "2026-12-01", "--json")
+    assert len(letters_of(first)) == 1
+    assert "journal" not in " ".join(json.loads(first.stdout)["warnings"])
+    elsewhere = run_cli("generate", export, "--as-of", "2026-12-01", "--out",
                         tmp_path / "lettres", "--json")
-    assert letters_of(elsewhere) == []
-    export.write_text(export.read_text(encoding="utf-8")
-                      + "F-002;Beta;01/09/2026;50,00;01/10/2026\n", encoding="utf-8")
-    beta = run_cli("generate", export, "--as-of", "2026-12-05", "--out", tmp_path / "lettres",
-                   "--json")
-    assert [lt["invoices"] for lt in letters_of(beta)] == [["F-002"]]
-    said = json.loads(beta.stdout)["warnings"]
-    assert any(str(tmp_path / "lettres" / "journal.csv") in w and "même dossier" in w
+    assert [lt["client"] for lt in letters_of(elsewhere)] == ["Alpha"]  # not Bernard's F-001
+    said = json.loads(elsewhere.stdout)["warnings"]
+    assert any("aucun journal dans" in w and "Relances" in w and "relancée de nouveau" in w
                for w in said), said
-    assert "Attention : le journal de cette série sera" in beta.stderr
+    again = run_cli("generate", export, "--as-of", "2026-12-05", "--out", tmp_path / "lettres",
+                    "--json")
+    assert letters_of(again) == [] and "journal" not in " ".join(json.loads(again.stdout)["warnings"])
+    export.write_text(export.read_text(encoding="utf-8")
+                      + "F-002;C2;Beta;01/09/2026;50,00;01/10/2026\n", encoding="utf-8")
+    fresh = tmp_path / "neuf"
+    (tmp_path / "Relances" / "journal.csv").unlink()
+    new = run_cli("generate", export, "--as-of", "2026-12-05", "--out", fresh, "--json")
+    said = json.loads(new.stdout)["warnings"]
+    assert any(str(fresh / "journal.csv") in w and "même dossier" in w for w in said), said
+    assert "Attention : le journal de cette série sera" in new.stderr
 
 
 def test_cash_alone_is_no_way_to_pay_above_1000_euros(tmp_path):

@@ -80,12 +80,8 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
     result = RunResult(plan, folder, outputs=batch.outputs,
                        journal=journal_path if data.is_csv else None, dry_run=options.dry_run,
                        warnings=batch.warnings, unreached=batch.unreached, shared=batch.shared)
-    usual = output_dirs(workbook, settings.output_folder, None, options.as_of)[1]
-    if data.is_csv and batch.outputs and journal_path.parent != usual:
-        result.warnings.append(  # a run without --out reads only the usual one
-            f"le journal de cette série sera {journal_path}, et non celui du dossier habituel "
-            f"({usual}) : les prochaines séries sur ce CSV doivent écrire dans le même "
-            f"dossier (--out), sinon elles ne le liront pas et relanceront ces factures")
+    if data.is_csv and batch.outputs:
+        result.warnings += _journal_warnings(workbook, settings, journal_path, options.as_of)
     if options.dry_run:
         if batch.outputs and options.channels.pdf:
             from .documents.pdf import NO_CONVERTER, find_converter
@@ -145,6 +141,23 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
                                  for out in result.outputs for line in out.letter.lines
                                  if line.invoice.row in rows)  # in the sheet's order
     return result
+
+
+def _journal_warnings(csv_path: Path, settings, journal_path: Path, as_of) -> list:
+    """A CSV's journal is in its output folder: a run into a folder without one (a new
+    `--out`) does not see the usual journal, and later runs elsewhere will not see its own.
+    Said when that happens, not on every run into the same folder."""
+    _, usual_root = output_dirs(csv_path, settings.output_folder, None, as_of)
+    usual = usual_root / csv_journal.JOURNAL_CSV
+    if journal_path == usual or journal_path.exists():
+        return []
+    if usual.exists():
+        return [f"aucun journal dans {journal_path.parent} : celui du dossier habituel "
+                f"({usual}) n'est pas lu ; une facture qui y est consignée serait relancée "
+                f"de nouveau (relancez sans --out, ou avec le dossier de la série précédente)"]
+    return [f"le journal de cette série sera {journal_path} : les prochaines séries sur ce "
+            f"CSV devront écrire dans le même dossier (--out), sinon elles ne le liront pas "
+            f"et relanceront ces factures"]
 
 
 class _Recording:

@@ -61,35 +61,21 @@ def read(workbook: Path, as_of: date, out: Optional[Path] = None, defer_rows: bo
     the invoice rows surveyed, not read; `part`: only some of them (see files.load)."""
     with gc_paused():
         data = files.load(workbook, defer_rows, part)
-    output_folder = data.ledger.settings.output_folder
-    folder, root = output_dirs(workbook, output_folder, out, as_of)
-    _, usual = output_dirs(workbook, output_folder, None, as_of)
-    roots = (root,) if usual == root else (root, usual)
+    folder, root = output_dirs(workbook, data.ledger.settings.output_folder, out, as_of)
+    journal_path = root / csv_journal.JOURNAL_CSV
     if data.assembly is not None:
-        data.assembly = data.assembly.with_journal(*_csv_journals(roots))
+        data.assembly = data.assembly.with_journal(*csv_journal.read(journal_path))
         data.ledger = data.assembly.ledger()
     else:
-        data.ledger, _ = with_csv_journal(data.ledger, *roots)
-    return data, folder, root / csv_journal.JOURNAL_CSV
+        data.ledger, _ = with_csv_journal(data.ledger, root)
+    return data, folder, journal_path
 
 
-def _csv_journals(roots) -> tuple[list, list]:
-    """(Entries, anomalies) of the journal.csv files in these folders: this run's, and the one
-    a run without `--out` keeps, so that an invoice recorded there is not reminded again
-    because this run writes elsewhere."""
-    entries, anomalies = [], []
-    for root in roots:
-        more, bad = csv_journal.read(root / csv_journal.JOURNAL_CSV)
-        entries += more
-        anomalies += bad
-    return entries, anomalies
-
-
-def with_csv_journal(ledger, *roots: Path):
+def with_csv_journal(ledger, root: Path):
     """A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
     a run could not update the workbook and recorded itself there instead."""
-    journal_path = roots[0] / csv_journal.JOURNAL_CSV
-    entries, anomalies = _csv_journals(roots)
+    journal_path = root / csv_journal.JOURNAL_CSV
+    entries, anomalies = csv_journal.read(journal_path)
     if entries or anomalies:
         ledger = replace(ledger, journal=ledger.journal + tuple(entries),
                          anomalies=ledger.anomalies + tuple(anomalies))
