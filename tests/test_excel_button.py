@@ -83,6 +83,9 @@ def test_button_writes_letters_dates_and_journal_in_bulk(sample):
     assert ui.questions == ["10 lettre(s) (17 facture(s)), total 46\u202f648,30\u00a0€ — continuer ?"]
     summary, critical = ui.messages[-1]
     assert not critical and "10 lettre(s)" in summary and "FA-2026-0139" in summary
+    # the clients a channel misses, a line each, the first six then a count
+    assert "Non joignables (7) :\n- Boulangerie Hélène Lefèvre : numéro fixe" in summary
+    assert "\n- et 1 autre(s)" in summary
     assert ui.statuses[-1] is None  # the status bar is given back to Excel
     assert any(s and "lettre 10/10" in s for s in ui.statuses)
 

@@ -388,3 +388,31 @@ def test_what_the_workbook_could_not_take_is_told(tmp_path):
         {"row": 2, "invoice": "F1", "reason": "la cellule contient une formule"}]
     ws = openpyxl.load_workbook(formula)["Créances"]
     assert ws["F2"].value == "=IF(1>2,1,\"\")" and ws["F3"].value is not None
+
+
+def test_each_unreachable_client_has_one_line_even_among_namesakes(tmp_path):
+    """Letters go by client code: three « Dupont » and a « Dupont : agence » are four
+    clients, each told on its own line with all its reasons, none taken for another."""
+    headers = ["N° facture", "Code client", "Client", "Échéance", "Montant TTC",
+               "Date 1ère relance", "E-mail", "Téléphone"]
+    first, due = date(2026, 10, 1), date(2026, 9, 1)
+    rows = [["F1", "C1", "Dupont", due, 100, first, "", "04 72 43 18 90"],
+            ["F2", "C2", "Dupont", due, 200, first, "", ""],
+            ["F3", "C3", "Dupont", due, 300, first, "c3@example.fr", "04 72 43 18 91"],
+            ["F4", "C4", "Dupont : agence", due, 400, first, "", "06 12 34 56 78"]]
+    book = make_book(tmp_path / "b.xlsx", rows, headers=headers,
+                     settings=SETTINGS + [("E-mail", "compta@example.fr")])
+    proc = run_cli("generate", book, "--as-of", "2026-12-01", "--channels", "email,sms",
+                   "--json")
+    result = json.loads(proc.stdout)
+    assert sorted(lt["client_code"] for lt in result["letters"]) == ["C3", "C4"]
+    lines = result["unreached"]
+    assert lines == [
+        "Dupont : pas d'adresse e-mail, pas d'e-mail de relance ; numéro fixe « 04 72 43 18 90 "
+        "», pas de SMS ; aucun document produit sur les canaux demandés ; ses factures (F1) ne "
+        "sont pas marquées relancées",
+        "Dupont : pas d'adresse e-mail, pas d'e-mail de relance ; pas de numéro de téléphone, "
+        "pas de SMS ; aucun document produit sur les canaux demandés ; ses factures (F2) ne "
+        "sont pas marquées relancées",
+        "Dupont : numéro fixe « 04 72 43 18 91 », pas de SMS",
+        "Dupont : agence : pas d'adresse e-mail, pas d'e-mail de relance"]

@@ -8,6 +8,7 @@ must stop a run early (settings, ways to pay, templates).
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -157,39 +158,45 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
     if not channels.courrier:
         for out in batch.outputs:
             out.files.pop("courrier")  # still rendered: the e-mail attaches the letter
+    why = defaultdict(list)  # output index -> what keeps a channel from reaching its client
     if channels.email:
         _check_email_templates(batch)
-        for out in batch.outputs:
+        for i, out in enumerate(batch.outputs):
             problem = email_problem(out.letter)
             if problem:
-                batch.unreached.append(Anomaly(problem))
+                why[i].append(problem)
             else:
                 out.files["email"] = folder / f"{out.stem}.eml"
     if channels.sms:
-        rows, unreached = sms_rows((o.letter, batch.context(o.letter)) for o in batch.outputs)
-        batch.sms, batch.unreached = rows, batch.unreached + unreached
+        rows = []
+        for i, out in enumerate(batch.outputs):
+            found, unreached = sms_rows([(out.letter, batch.context(out.letter))])
+            rows += found
+            why[i] += [a.message for a in unreached]
+        batch.sms = rows
         if rows:
             reached = {(r.client_code, r.client) for r in rows}
             batch.shared["sms"] = fresh("sms", ".csv", reached)
             for out in batch.outputs:
                 if (out.letter.client.code, out.letter.client.name) in reached:
                     out.files["sms"] = batch.shared["sms"]
-    _drop_unreached(batch)
+    _drop_unreached(batch, why)
 
 
-def _drop_unreached(batch: Batch) -> None:
-    """A client no channel reaches gets no document: its invoices are not marked reminded."""
+def _drop_unreached(batch: Batch, why: dict) -> None:
+    """One line a client a channel does not reach, its reasons together (`why`: output index
+    -> messages naming the client); a client no channel reaches gets no document: its
+    invoices are not marked reminded."""
     keep = [i for i, out in enumerate(batch.outputs) if set(out.files) & set(CHANNEL_NAMES)]
+    kept = set(keep)
     for i, out in enumerate(batch.outputs):
-        if i not in keep:
-            name = out.letter.client.name
-            said = [a for a in batch.unreached if a.message.startswith(f"{name} : ")]
-            why = "; ".join(a.message[len(name) + 3:] for a in said)  # one line a client
-            batch.unreached = [a for a in batch.unreached if a not in said]
-            batch.unreached.append(Anomaly(
-                f"{name} : {why + ' ; ' if why else ''}aucun document produit sur les canaux "
-                f"demandés ; ses factures ({', '.join(out.letter.numbers)}) ne sont pas "
-                f"marquées relancées"))
+        name = out.letter.client.name
+        reasons = [message.removeprefix(f"{name} : ") for message in why.get(i, ())]
+        if i not in kept:
+            reasons.append(f"aucun document produit sur les canaux demandés ; ses factures "
+                           f"({', '.join(out.letter.numbers)}) ne sont pas marquées relancées")
+        if reasons:
+            batch.unreached.append(Anomaly(f"{name} : " + " ; ".join(reasons)))
     batch.outputs = [batch.outputs[i] for i in keep]
     batch.owners = [batch.owners[i] for i in keep]
 

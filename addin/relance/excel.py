@@ -437,8 +437,9 @@ def _summary(plan, batch, folder: Path, backup: Path, saved: bool, notes=(), sen
     if defaulted:
         lines.append(f"Type client par défaut appliqué à : {some_of(defaulted)}.")
     if batch.unreached:
-        lines.append("Non joignables : " + " ; ".join(a.message for a in batch.unreached[:6])
-                     + (" ; …" if len(batch.unreached) > 6 else "") + ".")
+        lines += [f"Non joignables ({len(batch.unreached)}) :"] + [
+            f"- {a.message}" for a in batch.unreached[:6]] + (
+            [f"- et {len(batch.unreached) - 6} autre(s)"] if len(batch.unreached) > 6 else [])
     if plan.anomalies or batch.warnings:
         lines += ["", f"Points à vérifier ({len(plan.anomalies) + len(batch.warnings)}) :"]
         lines += [f"• {w}" for w in batch.warnings]
