@@ -243,6 +243,18 @@ def test_out_option_writes_directly_in_the_folder(sample_copy, tmp_path):
     ("Accounts payable", "en", "For the attention of Accounts payable", "Dear Sir or Madam"),
     ("M. Émile Besson", "en", "For the attention of Mr Émile Besson", "Dear Mr Besson"),
     ("Mme Morel", "en", "For the attention of Ms Morel", "Dear Ms Morel"),
+    ("Mlle Durand", "en", "For the attention of Ms Durand", "Dear Ms Durand"),
+    ("M.Dupont", "en", "For the attention of Mr Dupont", "Dear Mr Dupont"),
+    ("M.  Dupont", "en", "For the attention of Mr Dupont", "Dear Mr Dupont"),
+    ("M.", "en", "For the attention of M.", "Dear Sir or Madam"),
+    # a couple is greeted as both; an office by its name, in French only
+    ("M. et Mme Dupont", "fr", "À l’attention de M. et Mme Dupont", "Madame, Monsieur"),
+    ("M. et Mme Dupont", "en", "For the attention of M. et Mme Dupont", "Dear Sir or Madam"),
+    ("Mr & Mrs Smith", "en", "For the attention of Mr & Mrs Smith", "Dear Sir or Madam"),
+    ("M. le Maire", "fr", "À l’attention de M. le Maire", "Monsieur le Maire"),
+    ("Mme la Directrice, achats", "fr", "À l’attention de Mme la Directrice, achats",
+     "Madame la Directrice"),
+    ("M. le Maire", "en", "For the attention of M. le Maire", "Dear Sir or Madam"),
 ])
 def test_attention_line_and_salutation_follow_the_contact(contact, lang, attention, salutation):
     from relance.documents import context

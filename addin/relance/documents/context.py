@@ -6,6 +6,7 @@ an accountant editing one in Word only moves variables around.
 from __future__ import annotations
 
 import functools
+import re
 
 from ..formatting import join_words, long_date, money, rate, short_date
 from ..law import INDEMNITY
@@ -78,21 +79,43 @@ def _lines(text: str) -> list:
 _TITLE_FR = {"m": "Monsieur", "mr": "Monsieur", "monsieur": "Monsieur", "mme": "Madame",
              "madame": "Madame", "mlle": "Madame", "mademoiselle": "Madame"}
 _TITLE_EN = {"mr": "Mr", "m": "Mr", "monsieur": "Mr", "mrs": "Mrs", "ms": "Ms", "miss": "Miss",
-             "mme": "Ms", "madame": "Ms", "dr": "Dr", "docteur": "Dr", "prof": "Professor"}
+             "mme": "Ms", "madame": "Ms", "mlle": "Ms", "mademoiselle": "Ms", "dr": "Dr",
+             "docteur": "Dr", "prof": "Professor"}
 _ARTICLE = {"service": "du", "departement": "du", "pole": "du", "bureau": "du", "secretariat": "du",
             "cabinet": "du", "direction": "de la", "comptabilite": "de la", "tresorerie": "de la",
             "gestion": "de la", "cellule": "de la", "division": "de la"}
 
 
+_TITLE = re.compile(r"\s*([^\W\d_]+)\.?\s*(.*)", re.S)  # `M. Dupont`, `M.Dupont`, `Mme Morel`
+_COUPLE = frozenset({"et", "and", "ou", "or", "&"})
+_OFFICE = frozenset({"le", "la", "l"})  # `M. le Maire`, `Mme la Directrice`
+
+
+def _titled(contact: str) -> tuple[str, str, bool]:
+    """(The folded title, the rest, whether the rest names an office) of one titled person:
+    `M.Dupont` -> ("m", "Dupont", False), `Mme Morel, service compta` -> ("mme", "Morel,
+    service compta", False), `M. le Maire` -> ("m", "le Maire", True); ("", "", False) for
+    anything else: no title, a couple (`M. et Mme Dupont`)."""
+    m = _TITLE.fullmatch(contact)
+    if not m or fold(m.group(1)) not in _TITLE_FR.keys() | _TITLE_EN.keys():
+        return "", "", False
+    rest = " ".join(m.group(2).split())
+    words = [fold(w) for w in rest.replace("'", " ").replace("’", " ").split()]
+    if not words or _COUPLE.intersection(words) or "&" in rest:
+        return "", "", False
+    return fold(m.group(1)), rest, words[0] in _OFFICE
+
+
 def attention_line(contact: str, lang: str) -> str:
-    """`À l'attention de M. Dupont`, `… du Service des finances`, `… de la Direction financière`."""
+    """`À l'attention de M. Dupont`, `… du Service des finances`, `… de la Direction financière`;
+    in English `For the attention of Mr Dupont` (a French title put in English)."""
     contact = contact.strip()
     if not contact:
         return ""
-    if lang == "en":  # `M. Besson` as an English reader writes him: `Mr Besson`
-        title, _, rest = contact.partition(" ")
-        english = _TITLE_EN.get(fold(title.rstrip(".")))
-        return f"For the attention of {english} {rest}" if english and rest else \
+    if lang == "en":
+        title, rest, office = _titled(contact)
+        english = _TITLE_EN.get(title)
+        return f"For the attention of {english} {rest}" if english and not office else \
             f"For the attention of {contact}"
     article = _ARTICLE.get(fold(contact.split()[0]))
     if article:  # a department: its name becomes a common noun after the article
@@ -101,15 +124,17 @@ def attention_line(contact: str, lang: str) -> str:
 
 
 def salutation(contact: str, lang: str) -> str:
-    """`Monsieur` / `Madame` for a named person with a title, `Madame, Monsieur` otherwise;
-    in English `Dear Mr Harcourt`, or `Dear Sir or Madam`."""
-    words = contact.split(",")[0].replace(".", " ").split()  # `Mme Morel, service compta`
-    title = fold(words[0]) if words else ""
+    """`Monsieur` / `Madame` for one named person with a title, `Monsieur le Maire` for an
+    office, `Madame, Monsieur` otherwise (a couple, a department); in English `Dear Mr
+    Harcourt`, or `Dear Sir or Madam`."""
+    title, rest, office = _titled(contact)
     if lang == "en":
-        if title in _TITLE_EN and len(words) > 1:
-            return f"Dear {_TITLE_EN[title]} {words[-1]}"
+        if title in _TITLE_EN and not office:
+            return f"Dear {_TITLE_EN[title]} {rest.split(',')[0].split()[-1]}"
         return "Dear Sir or Madam"
-    return _TITLE_FR.get(title, "Madame, Monsieur") if len(words) > 1 else "Madame, Monsieur"
+    if title in _TITLE_FR and office:
+        return f"{_TITLE_FR[title]} {rest.split(',')[0]}"
+    return _TITLE_FR.get(title, "Madame, Monsieur")
 
 
 def client_address_lines(letter: Letter) -> list:
