@@ -243,6 +243,13 @@ def test_what_letters_lack_is_not_said_when_no_letter_goes_out(sample_copy):
         assert any("Signataire" in w for w in other["warnings"]), (channels, other["warnings"])
         assert any("signées « Gérante »" in w for w in other["warnings"])
         assert "Attention : pas de « Signataire »" in proc.stderr
+    for row in reversed(list(ws.iter_rows(min_row=2))):  # no way to call back: said for SMS
+        if row[0].value in ("Téléphone", "E-mail"):
+            ws.delete_rows(row[0].row)
+    wb.save(sample_copy)
+    sms, proc = run_json("generate", sample_copy, "--as-of", SAMPLE_DATE.isoformat(),
+                         "--channels", "sms", "--dry-run")
+    assert len(sms["warnings"]) == 1 and "le SMS ne peut pas dire" in sms["warnings"][0]
 
 
 def test_sent_drafts_lose_their_to_send_mark_and_the_summary_counts_them(sample_copy):

@@ -88,7 +88,7 @@ def prepare_batch(ledger, *, is_csv: bool, workbook_dir: Path, folder: Path, as_
     _check_settings(settings, is_csv, plan.anomalies, needs_sender, plan)
     english = any(letter.client.language == "en" for letter in plan.letters)
     # what the letters lack matters where a letter goes: on paper, or attached to an e-mail
-    warnings = settings_warnings(settings, english) if channels.courrier or channels.email else []
+    warnings = settings_warnings(settings, english, letters=channels.courrier or channels.email)
     batch = Batch(plan, channels, settings=settings, warnings=warnings)
     if not plan.letters:
         return batch

@@ -193,9 +193,19 @@ def invalid_identifiers(settings: Settings) -> list[str]:
 _LEGAL_MENTIONS = (("legal_form", "Forme juridique"), ("siren", "SIREN"), ("rcs", "RCS"))
 
 
-def settings_warnings(settings: Settings, english_letters: bool = False) -> list[str]:
-    """What the letters will lack for want of a setting (`english_letters`: some letter of
-    the run is in English)."""
+def settings_warnings(settings: Settings, english_letters: bool = False,
+                      letters: bool = True) -> list[str]:
+    """What the documents will lack for want of a setting (`english_letters`: some letter of
+    the run is in English; `letters`: letters go out, on paper or attached to e-mails, else
+    only SMS, which lack only a way to call back)."""
+    if not settings.company.phone.strip() and not settings.company.email.strip():
+        what = "la lettre ne peut" if letters else "le SMS ne peut"
+        contact = [f"ni « Téléphone » ni « E-mail » : {what} pas dire comment vous "
+                   f"joindre pour convenir d'un échéancier"]
+    else:
+        contact = []
+    if not letters:
+        return contact
     warnings = []
     missing = [key for attr, key in _LEGAL_MENTIONS if not getattr(settings.company, attr).strip()]
     if missing:
@@ -203,9 +213,7 @@ def settings_warnings(settings: Settings, english_letters: bool = False) -> list
                         "R123-237) : " + ", ".join(f"« {k} »" for k in missing))
     if not settings.company.signatory.strip():
         warnings.append("pas de « Signataire » : les lettres ne seront pas signées d'un nom")
-    if not settings.company.phone.strip() and not settings.company.email.strip():
-        warnings.append("ni « Téléphone » ni « E-mail » : la lettre ne peut pas dire comment vous "
-                        "joindre pour convenir d'un échéancier")
+    warnings += contact
     title = settings.company.signatory_title.strip()
     if english_letters and title and not settings.company.signatory_title_en.strip():
         warnings.append(f"les lettres en anglais sont signées « {title} » : indiquez la fonction "
