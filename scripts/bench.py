@@ -258,7 +258,7 @@ def main(argv=None) -> int:
             for n in (small, large):
                 wb = make_workbook(work / f"m{n}.xlsx", n)
                 seconds, rss = relance("generate", wb, "--as-of", AS_OF, "--channels", channels,
-                                       "--out", work / f"m{n}-{len(channels)}")
+                                       "--out", work / f"m{n}-{channels.replace(',', '-')}")
                 mem.append(rss / 1024)
             rows_out.append((label, f"{small} {what} : {mem[0]:.0f} Mo",
                              f"{large} {what} : {mem[1]:.0f} Mo ({seconds:.1f} s)",

@@ -63,7 +63,7 @@ def assert_clean(code: int, err: str) -> None:
     assert code in (0, 1), err
     assert "Traceback" not in err and "Erreur interne" not in err, err
     if code == 1:
-        assert re.search(r"(^|\n)Erreur( \([^)]*\))? : ", err), err
+        assert re.search(r"(^|\n)Erreur( \(.*?\))? : ", err), err
 
 
 def listing(folder: Path) -> dict:

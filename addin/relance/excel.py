@@ -207,7 +207,7 @@ def _work(book, ui: ExcelUI, io: BookIO, path: Path, as_of: date, now, macos: bo
     journal = io.sheet_grid(journal_name, False) if journal_name else None
     ledger, receivables = assemble(grid, settings, journal, path.name)
     folder, root = output_dirs(path, ledger.settings.output_folder, None, as_of)
-    ledger, _ = with_csv_journal(ledger, root)
+    ledger = with_csv_journal(ledger, root)
     settings = ledger.settings
     channels = Channels.of(settings.channels, pdf=settings.pdf, send_email=settings.send_email)
     batch = prepare_batch(ledger, is_csv=False, workbook_dir=path.parent, folder=folder,

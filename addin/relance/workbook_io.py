@@ -67,19 +67,18 @@ def read(workbook: Path, as_of: date, out: Optional[Path] = None, defer_rows: bo
         data.assembly = data.assembly.with_journal(*csv_journal.read(journal_path))
         data.ledger = data.assembly.ledger()
     else:
-        data.ledger, _ = with_csv_journal(data.ledger, root)
+        data.ledger = with_csv_journal(data.ledger, root)
     return data, folder, journal_path
 
 
 def with_csv_journal(ledger, root: Path):
     """A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
     a run could not update the workbook and recorded itself there instead."""
-    journal_path = root / csv_journal.JOURNAL_CSV
-    entries, anomalies = csv_journal.read(journal_path)
+    entries, anomalies = csv_journal.read(root / csv_journal.JOURNAL_CSV)
     if entries or anomalies:
         ledger = replace(ledger, journal=ledger.journal + tuple(entries),
                          anomalies=ledger.anomalies + tuple(anomalies))
-    return ledger, journal_path
+    return ledger
 
 
 def scan(workbook: Path, as_of: date) -> Plan:
