@@ -20,6 +20,12 @@ from relance.model import RelanceError
 from relance.reading import files
 
 
+def write_csv_settings(folder: Path) -> None:
+    """The settings of CSV exports in `folder`: parametres.csv beside them."""
+    (folder / "parametres.csv").write_text(
+        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+
+
 def letters_of(proc):
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)["letters"]
@@ -54,8 +60,7 @@ def test_a_same_day_rerun_after_an_edit_keeps_the_recorded_letter(tmp_path):
 
 
 def test_csv_client_whose_name_starts_like_a_formula_is_not_reminded_twice(tmp_path):
-    (tmp_path / "parametres.csv").write_text(
-        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    write_csv_settings(tmp_path)
     csv_path = tmp_path / "export.csv"
     csv_path.write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n"
                         "=1;@Home Services;01/09/2026;100,00;01/10/2026\n", encoding="utf-8")
@@ -86,8 +91,7 @@ def test_renamed_client_is_not_reminded_twice(tmp_path):
 def test_another_files_invoice_with_the_same_number_is_not_taken_for_this_one(tmp_path):
     """Two exports in one folder share Relances/journal.csv: invoice F-001 of one company says
     nothing about invoice F-001 of another."""
-    (tmp_path / "parametres.csv").write_text(
-        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    write_csv_settings(tmp_path)
     for name, client in (("a.csv", "Alpha"), ("b.csv", "Beta")):
         (tmp_path / name).write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n"
                                      f"F-001;{client};01/09/2026;100,00;01/10/2026\n",
@@ -105,8 +109,7 @@ def test_a_csv_run_into_a_new_folder_says_which_journal_it_reads(tmp_path):
     there would be reminded again. A first run into a new folder says later runs must use it.
     Nothing is said when the same folder is used again. Another export's journal in the
     usual folder never stops this export's letters."""
-    (tmp_path / "parametres.csv").write_text(
-        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    write_csv_settings(tmp_path)
     export = tmp_path / "export.csv"
     export.write_text("N° facture;Code client;Client;Échéance;Montant TTC;Date 1ère relance\n"
                       "F-001;C1;Alpha;01/09/2026;100,00;01/10/2026\n", encoding="utf-8")
@@ -213,8 +216,7 @@ def test_journal_table_with_a_totals_row_and_title_rows_stays_readable(tmp_path)
 
 
 def test_journal_csv_saved_by_excel_in_windows_1252_still_gets_appended(tmp_path):
-    (tmp_path / "parametres.csv").write_text(
-        "Paramètre;Valeur\n" + "".join(f"{k};{v}\n" for k, v in SETTINGS), encoding="utf-8")
+    write_csv_settings(tmp_path)
     csv_path = tmp_path / "export.csv"
     csv_path.write_text("N° facture;Client;Échéance;Montant TTC;Date 1ère relance\n"
                         "F1;Hélène;01/09/2026;100,00;01/10/2026\n"
