@@ -88,7 +88,12 @@ def _move_all(moves: list) -> None:
 
 def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> Written:
     written = Written(status=[{} for _ in batch.outputs])
-    letters = render_letters(batch, staging, progress)
+    # the drafts are written beside their letters, by the processes that render them, unless
+    # something must come first (the PDF they attach) or stay here (the messages to send)
+    drafts = {} if batch.channels.pdf or batch.channels.send_email else {
+        i: staging / out.files["email"].name for i, out in enumerate(batch.outputs)
+        if "email" in out.files}
+    letters, drafted = render_letters(batch, staging, progress, drafts, settings)
     shared = {k: staging / p.name for k, p in batch.shared.items()}
     if "combined" in shared and not combine_same_template(letters, shared["combined"],
                                                           batch.run_owner):
@@ -105,11 +110,13 @@ def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> 
             if channel in out.files:
                 written.status[i][channel] = GENERATED
         if "email" in out.files:
-            attachment = pdfs.get(i) or letters[i]
-            message = build_email(out.letter, batch.context(out.letter), settings, attachment)
-            write_eml(message, staging / out.files["email"].name)
-            if batch.channels.send_email:  # else each goes once written: memory stays flat
-                written.messages[i] = message
+            if not drafted:
+                attachment = pdfs.get(i) or letters[i]
+                message = build_email(out.letter, batch.context(out.letter), settings,
+                                      attachment)
+                write_eml(message, staging / out.files["email"].name)
+                if batch.channels.send_email:  # else each goes once written: memory stays flat
+                    written.messages[i] = message
             written.status[i]["email"] = DRAFT
     if "sms" in shared:
         write_sms_csv(batch.sms, shared["sms"])
@@ -119,12 +126,17 @@ def _write_staged(batch: Batch, settings: Settings, staging: Path, progress) -> 
 PARALLEL_FROM = 150  # letters: below, starting a second process costs more than it saves
 
 
-def render_letters(batch: Batch, staging: Path, progress=None) -> list:
+def render_letters(batch: Batch, staging: Path, progress=None, drafts=None,
+                   settings: Settings | None = None) -> tuple[list, bool]:
     """Every letter into the staging folder, in order; on several cores when the run is large
-    (each process compiles the templates once, then renders its share)."""
+    (each process compiles the templates once, then renders its share, and writes the e-mail
+    drafts `drafts` asks for, letter index -> path, attaching the letter). Returns the
+    letters' paths and whether the drafts were written (only on several cores)."""
+    drafts = drafts or {}
     # the contexts are made as the letters are rendered, not all at once (memory stays flat)
     jobs = ((out.letter.client.language, batch.context(out.letter), staging / f"{out.stem}.docx",
-             owner) for out, owner in zip(batch.outputs, batch.owners))
+             owner, out.letter if i in drafts else None, drafts.get(i))
+            for i, (out, owner) in enumerate(zip(batch.outputs, batch.owners)))
     dests = [staging / f"{out.stem}.docx" for out in batch.outputs]
     names = [out.letter.client.name for out in batch.outputs]
     total = len(dests)
@@ -135,7 +147,8 @@ def render_letters(batch: Batch, staging: Path, progress=None) -> list:
         size = 50  # letters a task: few enough in flight that memory stays flat
         chunks = iter(lambda: list(itertools.islice(jobs, size)), [])
         done, running = 0, set()
-        with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(templates,)) as pool:
+        with ProcessPoolExecutor(workers, initializer=_worker_init,
+                                 initargs=(templates, settings)) as pool:
             while True:
                 while len(running) < workers * 2:
                     chunk = next(chunks, None)
@@ -149,30 +162,33 @@ def render_letters(batch: Batch, staging: Path, progress=None) -> list:
                     done += future.result()
                     if progress:
                         progress(done, total, names[min(done, total) - 1])
-    else:
-        for i, (lang, context, dest, owner) in enumerate(jobs, start=1):
-            batch.renderers[lang].render(context, dest, owner)
-            if i == 1:
-                faults.point("after-first-letter")
-            if progress:
-                progress(i, total, names[i - 1])
-    return dests
+        return dests, bool(drafts)
+    for i, (lang, context, dest, owner, _, _) in enumerate(jobs, start=1):
+        batch.renderers[lang].render(context, dest, owner)
+        if i == 1:
+            faults.point("after-first-letter")
+        if progress:
+            progress(i, total, names[i - 1])
+    return dests, False
 
 
-_WORKER = {}
+_WORKER = {"renderers": {}, "settings": None}  # a rendering process's state
 
 
-def _worker_init(templates: dict) -> None:
+def _worker_init(templates: dict, settings: Settings | None) -> None:
     from .documents.docx_letters import LetterRenderer
     for lang, path in templates.items():
         renderer = LetterRenderer(path)
         renderer._checked = True  # the parent process checked the template
-        _WORKER[lang] = renderer
+        _WORKER["renderers"][lang] = renderer
+    _WORKER["settings"] = settings
 
 
 def _worker_render(jobs: list) -> int:
-    for lang, context, dest, owner in jobs:
-        _WORKER[lang].render(context, dest, owner)
+    for lang, context, dest, owner, letter, draft in jobs:
+        _WORKER["renderers"][lang].render(context, dest, owner)
+        if draft is not None:
+            write_eml(build_email(letter, context, _WORKER["settings"], dest), draft)
     return len(jobs)
 
 
