@@ -185,6 +185,8 @@ def test_missing_date_column_that_cannot_join_the_table_leaves_the_workbook_inta
     assert "ajoutez une colonne « Date 2e relance » au tableau « Ledger »" in proc.stdout
     again = run_cli("generate", book, "--as-of", "2026-12-01")
     assert "Rien à faire" in again.stdout  # journal.csv remembers
+    elsewhere = run_cli("generate", book, "--as-of", "2026-12-01", "--out", tmp_path / "autre")
+    assert "Rien à faire" in elsewhere.stdout  # wherever this run writes
 
 
 def test_the_table_naming_receivables_columns_is_the_ledger(tmp_path):

@@ -61,20 +61,36 @@ def read(workbook: Path, as_of: date, out: Optional[Path] = None, defer_rows: bo
     the invoice rows surveyed, not read; `part`: only some of them (see files.load)."""
     with gc_paused():
         data = files.load(workbook, defer_rows, part)
-    folder, root = output_dirs(workbook, data.ledger.settings.output_folder, out, as_of)
-    journal_path = root / csv_journal.JOURNAL_CSV
+    output_folder = data.ledger.settings.output_folder
+    folder, root = output_dirs(workbook, output_folder, out, as_of)
+    roots = [root]
+    if not data.is_csv:  # a workbook's fallback journal.csv: where a run without --out put it
+        usual = output_dirs(workbook, output_folder, None, as_of)[1]
+        roots += [usual] if usual != root else []
     if data.assembly is not None:
-        data.assembly = data.assembly.with_journal(*csv_journal.read(journal_path))
+        data.assembly = data.assembly.with_journal(*_csv_journals(roots))
         data.ledger = data.assembly.ledger()
     else:
-        data.ledger = with_csv_journal(data.ledger, root)
-    return data, folder, journal_path
+        data.ledger = with_csv_journal(data.ledger, *roots)
+    return data, folder, root / csv_journal.JOURNAL_CSV
 
 
-def with_csv_journal(ledger, root: Path):
-    """A CSV's journal is journal.csv; a workbook's is its Journal sheet, plus journal.csv when
-    a run could not update the workbook and recorded itself there instead."""
-    entries, anomalies = csv_journal.read(root / csv_journal.JOURNAL_CSV)
+def _csv_journals(roots) -> tuple[list, list]:
+    """(Entries, anomalies) of the journal.csv files in these folders."""
+    entries, anomalies = [], []
+    for root in roots:
+        more, bad = csv_journal.read(root / csv_journal.JOURNAL_CSV)
+        entries += more
+        anomalies += bad
+    return entries, anomalies
+
+
+def with_csv_journal(ledger, *roots: Path):
+    """A CSV's journal is journal.csv (in its output folder); a workbook's is its Journal
+    sheet, plus journal.csv when a run could not update the workbook and recorded itself
+    there instead: in the output folder, or the usual one (`roots`). A CSV reads only its
+    own folder's: two exports beside each other would otherwise share their records."""
+    entries, anomalies = _csv_journals(roots)
     if entries or anomalies:
         ledger = replace(ledger, journal=ledger.journal + tuple(entries),
                          anomalies=ledger.anomalies + tuple(anomalies))
