@@ -255,6 +255,13 @@ def test_out_option_writes_directly_in_the_folder(sample_copy, tmp_path):
     ("Mme la Directrice, achats", "fr", "À l’attention de Mme la Directrice, achats",
      "Madame la Directrice"),
     ("M. le Maire", "en", "For the attention of M. le Maire", "Dear Sir or Madam"),
+    # surnames that begin with an article are no office
+    ("M. Le Goff", "fr", "À l’attention de M. Le Goff", "Monsieur"),
+    ("Mme La Fontaine", "en", "For the attention of Ms La Fontaine", "Dear Ms La Fontaine"),
+    ("M. Jean de La Fontaine", "en", "For the attention of Mr Jean de La Fontaine",
+     "Dear Mr de La Fontaine"),
+    ("M. L'Hermite", "fr", "À l’attention de M. L'Hermite", "Monsieur"),
+    ("M. l'Abbé", "fr", "À l’attention de M. l'Abbé", "Monsieur l'Abbé"),
 ])
 def test_attention_line_and_salutation_follow_the_contact(contact, lang, attention, salutation):
     from relance.documents import context

@@ -88,7 +88,9 @@ _ARTICLE = {"service": "du", "departement": "du", "pole": "du", "bureau": "du", 
 
 _TITLE = re.compile(r"\s*([^\W\d_]+)\.?\s*(.*)", re.S)  # `M. Dupont`, `M.Dupont`, `Mme Morel`
 _COUPLE = frozenset({"et", "and", "ou", "or", "&"})
-_OFFICE = frozenset({"le", "la", "l"})  # `M. le Maire`, `Mme la Directrice`
+# `M. le Maire`, `Mme la Directrice`, `M. l'Abbé`: an article in lower case (`M. Le Goff`,
+# `M. L'Hermite` are surnames)
+_OFFICE = re.compile(r"(le|la)\s|l['’]")
 
 
 def _titled(contact: str) -> tuple[str, str, bool]:
@@ -103,7 +105,21 @@ def _titled(contact: str) -> tuple[str, str, bool]:
     words = [fold(w) for w in rest.replace("'", " ").replace("’", " ").split()]
     if not words or _COUPLE.intersection(words) or "&" in rest:
         return "", "", False
-    return fold(m.group(1)), rest, words[0] in _OFFICE
+    return fold(m.group(1)), rest, bool(_OFFICE.match(rest))
+
+
+_PARTICLES = frozenset({"le", "la", "de", "du", "des", "d", "l", "van", "von", "der", "den",
+                        "di", "da", "del", "della", "mac", "mc", "st", "saint", "sainte"})
+
+
+def _surname(name: str) -> str:
+    """The surname at the end of a name, its particles with it: `Oliver Harcourt` ->
+    `Harcourt`, `Jean de La Fontaine` -> `de La Fontaine`, `La Fontaine` -> `La Fontaine`."""
+    words = name.split()
+    start = len(words) - 1
+    while start > 0 and fold(words[start - 1].rstrip("'’")) in _PARTICLES:
+        start -= 1
+    return " ".join(words[start:])
 
 
 def attention_line(contact: str, lang: str) -> str:
@@ -130,7 +146,7 @@ def salutation(contact: str, lang: str) -> str:
     title, rest, office = _titled(contact)
     if lang == "en":
         if title in _TITLE_EN and not office:
-            return f"Dear {_TITLE_EN[title]} {rest.split(',')[0].split()[-1]}"
+            return f"Dear {_TITLE_EN[title]} {_surname(rest.split(',')[0])}"
         return "Dear Sir or Madam"
     if title in _TITLE_FR and office:
         return f"{_TITLE_FR[title]} {rest.split(',')[0]}"
