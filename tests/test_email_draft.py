@@ -261,3 +261,19 @@ def test_drafts_are_kept_in_memory_only_to_be_sent(tmp_path, send):
     drafts = sorted(folder.glob("*.eml"))
     assert len(drafts) >= 5
     assert len(written.messages) == (len(drafts) if send else 0)
+
+
+@pytest.mark.parametrize("address", ["jean@dupont.fr.", "a@x..example", "a@.x.example"])
+def test_an_address_the_header_parser_refuses_is_invalid_not_a_crash(sample, address):
+    letter, _, _ = letter_of(sample, "Dupont")
+    problem = email_problem(replace(letter, client=replace(letter.client, email=address)))
+    assert f"adresse e-mail invalide « {address} »" in problem
+
+
+def test_a_name_on_two_lines_of_its_cell_is_one_line_in_the_headers(sample, tmp_path):
+    letter, context, settings = letter_of(sample, "Dupont")
+    letter = replace(letter, client=replace(letter.client, name="Dupont\nSARL"))
+    message = build_email(letter, context, settings, None)
+    write_eml(message, tmp_path / "x.eml")
+    parsed = parse(tmp_path / "x.eml")
+    assert parsed["To"].addresses[0].display_name == "Dupont SARL"

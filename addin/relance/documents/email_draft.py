@@ -11,6 +11,7 @@ removes that header from the copy it actually sends.
 """
 from __future__ import annotations
 
+import email.errors
 import email.policy
 import functools
 import mimetypes
@@ -119,8 +120,8 @@ def valid_address(addr: str) -> bool:
         return False
     try:
         Address(addr_spec=addr)
-    except (ValueError, IndexError, TypeError):
-        return False
+    except (ValueError, IndexError, TypeError, email.errors.HeaderParseError):
+        return False  # `jean@dupont.fr.`, `a@x..fr`: the header parser's own refusals
     return True
 
 
@@ -149,8 +150,8 @@ def build_email(letter: Letter, context: dict, settings: Settings, attachment: P
                            "e-mail ») pour écrire les e-mails de relance.")
 
     msg = EmailMessage(policy=email.policy.default)
-    msg["From"] = Address(display_name=settings.company.name.strip(), addr_spec=sender)
-    msg["To"] = [Address(display_name=letter.client.name.strip(), addr_spec=a)
+    msg["From"] = Address(display_name=_one_line(settings.company.name), addr_spec=sender)
+    msg["To"] = [Address(display_name=_one_line(letter.client.name), addr_spec=a)
                  for a in recipient_addresses(letter.client.email)]
     msg["Subject"] = email_subject(letter, lang)
     msg["Date"] = format_datetime(now or localtime())
@@ -163,6 +164,11 @@ def build_email(letter: Letter, context: dict, settings: Settings, attachment: P
     if attachment is not None:
         attach(msg, Path(attachment))
     return msg
+
+
+def _one_line(name: str) -> str:
+    """A name as a header holds it: a cell's line breaks (Alt+Entrée) become spaces."""
+    return " ".join(name.split())
 
 
 def _crlf_free(text: str) -> str:
