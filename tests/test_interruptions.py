@@ -152,3 +152,24 @@ def test_a_run_killed_at_each_step_is_resumed_without_any_duplicate(book, point)
     new = [r for r in journal[1:] if r[1] is not None and r[1].date() == SAMPLE_DATE]
     assert len(new) == 10 + 9 + 4  # one row per document, none twice
     assert len({(r[3], r[6]) for r in new}) == len(new)
+
+
+def test_a_large_run_killed_while_its_processes_render_is_resumed_once(tmp_path):
+    """160 letters are rendered by several processes; the run dies once the first batch is
+    back: nothing is recorded, and the next run writes each letter once."""
+    from test_bad_input import due_row, make_book
+    book = make_book(tmp_path / "grand.xlsx", [due_row(f"F{k:03d}", f"Client {k:03d}")
+                                               for k in range(160)])
+    original = book.read_bytes()
+    killed = run_cli("generate", book, "--as-of", "2026-12-01",
+                     env={"RELANCE_FAULT": "after-first-letter"})
+    assert killed.returncode == 137, killed.stderr
+    assert book.read_bytes() == original
+    time.sleep(0.5)  # the rendering processes see their parent gone and end
+    again = run_cli("generate", book, "--as-of", "2026-12-01")
+    assert again.returncode == 0, again.stderr
+    names = sorted(p.name for p in (tmp_path / "Relances" / "2026-12-01").iterdir())
+    letters = [n for n in names if n.endswith(".docx") and "toutes les lettres" not in n]
+    assert len(letters) == 160 and not [n for n in names if "(2)" in n or n.startswith(".")]
+    journal = list(openpyxl.load_workbook(book)["Journal"].iter_rows(values_only=True))
+    assert len([r for r in journal[1:] if r[6] == "courrier"]) == 160

@@ -15,12 +15,13 @@ from conftest import SAMPLE, SAMPLE_DATE
 from relance import outputs, run
 
 
-def generate(folder, monkeypatch, parallel: bool, channels=None):
-    """The sample's run, on several processes or on one; (its result, tasks sent to other
-    processes)."""
-    folder.mkdir()
-    book = folder / "relances.xlsx"
-    shutil.copy2(SAMPLE, book)
+def generate(folder, monkeypatch, parallel: bool, channels=None, book=None):
+    """The run of `book` (a copy of the sample in `folder` by default), on several processes
+    or on one; (its result, tasks sent to other processes)."""
+    if book is None:
+        folder.mkdir()
+        book = folder / "relances.xlsx"
+        shutil.copy2(SAMPLE, book)
     monkeypatch.setattr(outputs, "PARALLEL_FROM", 2 if parallel else 10 ** 9)
     monkeypatch.setattr(outputs, "usable_cores", lambda: 2)
     tasks = []
@@ -84,3 +85,32 @@ def test_drafts_with_a_pdf_wait_for_it(tmp_path, monkeypatch):
         if "email" in out.files:
             name, content = draft_of(out.files["email"])[-2:]
             assert name.endswith(".pdf") and content == out.files["pdf"].read_bytes()
+
+
+def test_a_large_run_that_sends_keeps_its_drafts_to_send_them(tmp_path, monkeypatch):
+    """Drafts to send are written here, where the sending is: a run on several processes
+    sends every one and records them as sent."""
+    import openpyxl
+    from aiosmtpd.controller import Controller
+    from test_sending import Recorder, free_port
+    from relance.batch import Channels
+    recorder, port = Recorder(), free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        folder = tmp_path / "send"
+        folder.mkdir()
+        book = folder / "relances.xlsx"
+        shutil.copy2(SAMPLE, book)
+        wb = openpyxl.load_workbook(book)
+        for row in (("Serveur SMTP", "127.0.0.1"), ("Sécurité SMTP", "aucune"),
+                    ("Port SMTP", port)):
+            wb["Paramètres"].append(row)
+        wb.save(book)
+        result, tasks = generate(folder, monkeypatch, parallel=True,
+                                 channels=Channels.of(["courrier", "email"], send_email=True),
+                                 book=book)
+    finally:
+        controller.stop()
+    assert tasks and len(recorder.received) == 9
+    assert [e.status for e in result.entries if e.channel == "e-mail"] == ["envoyé"] * 9

@@ -412,11 +412,11 @@ def test_each_unreachable_client_has_one_line_even_among_namesakes(tmp_path):
     assert sorted(lt["client_code"] for lt in result["letters"]) == ["C3", "C4"]
     lines = result["unreached"]
     assert lines == [
-        "Dupont : pas d'adresse e-mail, pas d'e-mail de relance ; numéro fixe « 04 72 43 18 90 "
-        "», pas de SMS ; aucun document produit sur les canaux demandés ; ses factures (F1) ne "
-        "sont pas marquées relancées",
-        "Dupont : pas d'adresse e-mail, pas d'e-mail de relance ; pas de numéro de téléphone, "
-        "pas de SMS ; aucun document produit sur les canaux demandés ; ses factures (F2) ne "
-        "sont pas marquées relancées",
-        "Dupont : numéro fixe « 04 72 43 18 91 », pas de SMS",
+        "Dupont (C1) : pas d'adresse e-mail, pas d'e-mail de relance ; numéro fixe « 04 72 43 18 "
+        "90 », pas de SMS ; aucun document produit sur les canaux demandés ; ses factures (F1) "
+        "ne sont pas marquées relancées",
+        "Dupont (C2) : pas d'adresse e-mail, pas d'e-mail de relance ; pas de numéro de "
+        "téléphone, pas de SMS ; aucun document produit sur les canaux demandés ; ses factures "
+        "(F2) ne sont pas marquées relancées",
+        "Dupont (C3) : numéro fixe « 04 72 43 18 91 », pas de SMS",
         "Dupont : agence : pas d'adresse e-mail, pas d'e-mail de relance"]

@@ -8,7 +8,7 @@ must stop a run early (settings, ways to pay, templates).
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -189,14 +189,17 @@ def _drop_unreached(batch: Batch, why: dict) -> None:
     invoices are not marked reminded."""
     keep = [i for i, out in enumerate(batch.outputs) if set(out.files) & set(CHANNEL_NAMES)]
     kept = set(keep)
+    names = Counter(out.letter.client.name for out in batch.outputs)
     for i, out in enumerate(batch.outputs):
-        name = out.letter.client.name
+        client = out.letter.client
+        name = client.name
         reasons = [message.removeprefix(f"{name} : ") for message in why.get(i, ())]
         if i not in kept:
             reasons.append(f"aucun document produit sur les canaux demandés ; ses factures "
                            f"({', '.join(out.letter.numbers)}) ne sont pas marquées relancées")
-        if reasons:
-            batch.unreached.append(Anomaly(f"{name} : " + " ; ".join(reasons)))
+        if reasons:  # namesakes told apart by their codes
+            who = f"{name} ({client.code})" if names[name] > 1 and client.code else name
+            batch.unreached.append(Anomaly(f"{who} : " + " ; ".join(reasons)))
     batch.outputs = [batch.outputs[i] for i in keep]
     batch.owners = [batch.owners[i] for i in keep]
 

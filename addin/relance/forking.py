@@ -19,7 +19,7 @@ import sys
 import threading
 from typing import Callable, Optional
 
-from .parallelism import scratch_file
+from .parallelism import die_with_parent, scratch_file
 
 
 def available() -> bool:
@@ -133,7 +133,7 @@ class Worker:
         if self.pid == 0:  # the child: compute, send, and leave by _exit whatever happens
             code = 1
             try:
-                _die_with_parent(parent)
+                die_with_parent(parent)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 self._results.keep_writing_end()
                 self._inbox.keep_reading_end()
@@ -227,15 +227,3 @@ class _Link:
         if not delivered:
             raise EOFError("the parent sent nothing")
         return value
-
-
-def _die_with_parent(parent: int) -> None:
-    """The child ends with its parent, however the parent ends (killed by a signal sent to
-    it alone, by the system…): Linux's PR_SET_PDEATHSIG."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent was gone before the line above
-        os._exit(1)

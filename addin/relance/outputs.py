@@ -19,7 +19,7 @@ from .documents.email_draft import build_email, write_eml
 from .documents.register import register_row, write_register
 from .documents.sms import write_sms_csv
 from . import faults
-from .parallelism import usable_cores
+from .parallelism import die_with_parent, usable_cores
 from .journal import DRAFT, GENERATED, SENT
 from .locking import lock_key
 from .model import RelanceError, Settings
@@ -148,7 +148,7 @@ def render_letters(batch: Batch, staging: Path, progress=None, drafts=None,
         chunks = iter(lambda: list(itertools.islice(jobs, size)), [])
         done, running = 0, set()
         with ProcessPoolExecutor(workers, initializer=_worker_init,
-                                 initargs=(templates, settings)) as pool:
+                                 initargs=(templates, settings, os.getpid())) as pool:
             while True:
                 while len(running) < workers * 2:
                     chunk = next(chunks, None)
@@ -159,6 +159,8 @@ def render_letters(batch: Batch, staging: Path, progress=None, drafts=None,
                     break
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
+                    if not done:
+                        faults.point("after-first-letter")
                     done += future.result()
                     if progress:
                         progress(done, total, names[min(done, total) - 1])
@@ -175,7 +177,10 @@ def render_letters(batch: Batch, staging: Path, progress=None, drafts=None,
 _WORKER = {"renderers": {}, "settings": None}  # a rendering process's state
 
 
-def _worker_init(templates: dict, settings: Settings | None) -> None:
+def _worker_init(templates: dict, settings: Settings | None, parent: int) -> None:
+    """A rendering process: it ends with the run, even a run killed outright (a pool's idle
+    process would otherwise wait for work forever)."""
+    die_with_parent(parent)
     from .documents.docx_letters import LetterRenderer
     for lang, path in templates.items():
         renderer = LetterRenderer(path)

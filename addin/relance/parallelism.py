@@ -3,6 +3,8 @@ Light on purpose (the command's entry point asks before importing anything else)
 from __future__ import annotations
 
 import os
+import signal
+import sys
 
 
 _NEVER = ("never", "0", "off", "false", "no", "non", "jamais")
@@ -77,3 +79,16 @@ def scratch_file():
         except OSError:
             pass
     return tempfile.TemporaryFile()
+
+
+def die_with_parent(parent: int) -> None:
+    """The child ends with its parent, however the parent ends (killed by a signal sent to
+    it alone, by the system…): Linux's PR_SET_PDEATHSIG."""
+    if sys.platform.startswith("linux"):  # elsewhere nothing like it: the check below only
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError, TypeError):
+            pass
+    if os.getppid() != parent:  # the parent was gone before the line above
+        os._exit(1)

@@ -198,14 +198,13 @@ def settings_warnings(settings: Settings, english_letters: bool = False,
     """What the documents will lack for want of a setting (`english_letters`: some letter of
     the run is in English; `letters`: letters go out, on paper or attached to e-mails, else
     only SMS, which lack only a way to call back)."""
-    if not settings.company.phone.strip() and not settings.company.email.strip():
-        what = "la lettre ne peut" if letters else "le SMS ne peut"
-        contact = [f"ni « Téléphone » ni « E-mail » : {what} pas dire comment vous "
-                   f"joindre pour convenir d'un échéancier"]
-    else:
-        contact = []
-    if not letters:
-        return contact
+    phone, mail = settings.company.phone.strip(), settings.company.email.strip()
+    if not letters:  # an SMS gives only the phone number to call back
+        return [] if phone else ["pas de « Téléphone » : le SMS ne peut pas dire comment vous "
+                                 "joindre pour convenir d'un échéancier"]
+    contact = [] if phone or mail else [
+        "ni « Téléphone » ni « E-mail » : la lettre ne peut pas dire comment vous joindre pour "
+        "convenir d'un échéancier"]
     warnings = []
     missing = [key for attr, key in _LEGAL_MENTIONS if not getattr(settings.company, attr).strip()]
     if missing:
