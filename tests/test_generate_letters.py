@@ -260,6 +260,7 @@ def test_out_option_writes_directly_in_the_folder(sample_copy, tmp_path):
     ("Mme La Fontaine", "en", "For the attention of Ms La Fontaine", "Dear Ms La Fontaine"),
     ("M. Jean de La Fontaine", "en", "For the attention of Mr Jean de La Fontaine",
      "Dear Mr de La Fontaine"),
+    ("M. Paul Dupont (DAF)", "en", "For the attention of Mr Paul Dupont (DAF)", "Dear Mr Dupont"),
     ("M. L'Hermite", "fr", "À l’attention de M. L'Hermite", "Monsieur"),
     ("M. l'Abbé", "fr", "À l’attention de M. l'Abbé", "Monsieur l'Abbé"),
 ])

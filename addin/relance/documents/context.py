@@ -114,8 +114,10 @@ _PARTICLES = frozenset({"le", "la", "de", "du", "des", "d", "l", "van", "von", "
 
 def _surname(name: str) -> str:
     """The surname at the end of a name, its particles with it: `Oliver Harcourt` ->
-    `Harcourt`, `Jean de La Fontaine` -> `de La Fontaine`, `La Fontaine` -> `La Fontaine`."""
-    words = name.split()
+    `Harcourt`, `Jean de La Fontaine` -> `de La Fontaine`, `Dupont (DAF)` -> `Dupont`."""
+    words = re.sub(r"\([^)]*\)?", " ", name).split()  # `Dupont (DAF)`: no part of the name
+    if not words:
+        return name.strip()
     start = len(words) - 1
     while start > 0 and fold(words[start - 1].rstrip("'’")) in _PARTICLES:
         start -= 1
