@@ -19,7 +19,7 @@ from .documents.docx_letters import LetterRenderer, template_for
 from .documents.email_draft import (email_problem, render_template, sender_address, template_name,
                                     template_path, valid_address)
 from .documents.filenames import document_owner, letter_stems
-from .documents.sms import sms_rows
+from .documents.sms import sms_row
 from .formatting import money
 from .journal import recorded_files
 from .letters import Letter, Plan, plan_run
@@ -164,15 +164,17 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
         for i, out in enumerate(batch.outputs):
             problem = email_problem(out.letter)
             if problem:
-                why[i].append(problem)
+                why[i].append(problem.removeprefix(f"{out.letter.client.name} : "))
             else:
                 out.files["email"] = folder / f"{out.stem}.eml"
     if channels.sms:
         rows = []
         for i, out in enumerate(batch.outputs):
-            found, unreached = sms_rows([(out.letter, batch.context(out.letter))])
-            rows += found
-            why[i] += [a.message for a in unreached]
+            row, reason = sms_row(out.letter, batch.context(out.letter))
+            if row is None:
+                why[i].append(reason)
+            else:
+                rows.append(row)
         batch.sms = rows
         if rows:
             reached = {(r.client_code, r.client) for r in rows}
@@ -185,15 +187,15 @@ def _plan_channels(batch: Batch, settings: Settings, folder: Path, as_of: date) 
 
 def _drop_unreached(batch: Batch, why: dict) -> None:
     """One line a client a channel does not reach, its reasons together (`why`: output index
-    -> messages naming the client); a client no channel reaches gets no document: its
-    invoices are not marked reminded."""
+    -> reasons); a client no channel reaches gets no document: its invoices are not marked
+    reminded."""
     keep = [i for i, out in enumerate(batch.outputs) if set(out.files) & set(CHANNEL_NAMES)]
     kept = set(keep)
     names = Counter(out.letter.client.name for out in batch.outputs)
     for i, out in enumerate(batch.outputs):
         client = out.letter.client
         name = client.name
-        reasons = [message.removeprefix(f"{name} : ") for message in why.get(i, ())]
+        reasons = list(why.get(i, ()))
         if i not in kept:
             reasons.append(f"aucun document produit sur les canaux demandés ; ses factures "
                            f"({', '.join(out.letter.numbers)}) ne sont pas marquées relancées")

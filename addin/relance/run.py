@@ -80,8 +80,9 @@ def _generate(workbook: Path, options: Options, progress) -> RunResult:
     result = RunResult(plan, folder, outputs=batch.outputs,
                        journal=journal_path if data.is_csv else None, dry_run=options.dry_run,
                        warnings=batch.warnings, unreached=batch.unreached, shared=batch.shared)
-    if data.is_csv and batch.outputs:
-        result.warnings += _journal_warnings(workbook, settings, journal_path, options.as_of)
+    if data.is_csv and batch.outputs:  # a new list: the batch's stays what the settings say
+        result.warnings = batch.warnings + _journal_warnings(workbook, settings, journal_path,
+                                                             options.as_of)
     if options.dry_run:
         if batch.outputs and options.channels.pdf:
             from .documents.pdf import NO_CONVERTER, find_converter

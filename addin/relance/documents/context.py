@@ -87,7 +87,7 @@ _ARTICLE = {"service": "du", "departement": "du", "pole": "du", "bureau": "du", 
 
 
 _TITLE = re.compile(r"\s*([^\W\d_]+)\.?\s*(.*)", re.S)  # `M. Dupont`, `M.Dupont`, `Mme Morel`
-_COUPLE = frozenset({"et", "and", "ou", "or", "&"})
+_COUPLE = frozenset({"et", "and", "ou", "or"})
 # `M. le Maire`, `Mme la Directrice`, `M. l'Abbé`: an article in lower case (`M. Le Goff`,
 # `M. L'Hermite` are surnames)
 _OFFICE = re.compile(r"(le|la)\s|l['’]")
@@ -102,7 +102,7 @@ def _titled(contact: str) -> tuple[str, str, bool]:
     if not m or fold(m.group(1)) not in _TITLE_FR.keys() | _TITLE_EN.keys():
         return "", "", False
     rest = " ".join(m.group(2).split())
-    words = [fold(w) for w in rest.replace("'", " ").replace("’", " ").split()]
+    words = [fold(w) for w in rest.split()]
     if not words or _COUPLE.intersection(words) or "&" in rest:
         return "", "", False
     return fold(m.group(1)), rest, bool(_OFFICE.match(rest))

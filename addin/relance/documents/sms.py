@@ -197,19 +197,27 @@ def sms_rows(items, lang_of=None, *, template_dir: Path | None = None) -> tuple[
     (default: the context's `lang`)."""
     rows, anomalies = [], []
     for letter, context in items:
-        client = letter.client
-        number, reason = normalise_mobile(client.phone, client.country)
-        if number is None:
-            phone = client.phone.strip()
-            what = reason.replace(" : pas de SMS", "")
-            text = f"{what} « {phone} », pas de SMS" if phone else f"{what}, pas de SMS"
-            anomalies.append(Anomaly(f"{client.name} : {text}"))
-            continue
-        lang = lang_of(letter) if lang_of else context.get("lang", client.language)
-        message = sms_text(context, lang, template_dir=template_dir)
-        encoding, segments = gsm7_info(message)
-        rows.append(SmsRow(client.code, client.name, number, message, encoding, segments))
+        row, reason = sms_row(letter, context, lang_of, template_dir=template_dir)
+        if row is None:
+            anomalies.append(Anomaly(f"{letter.client.name} : {reason}"))
+        else:
+            rows.append(row)
     return rows, anomalies
+
+
+def sms_row(letter, context: dict, lang_of=None, *, template_dir: Path | None = None
+            ) -> tuple[SmsRow | None, str]:
+    """(The SmsRow of one letter, "") or (None, why its client gets no SMS)."""
+    client = letter.client
+    number, reason = normalise_mobile(client.phone, client.country)
+    if number is None:
+        phone = client.phone.strip()
+        what = reason.replace(" : pas de SMS", "")
+        return None, f"{what} « {phone} », pas de SMS" if phone else f"{what}, pas de SMS"
+    lang = lang_of(letter) if lang_of else context.get("lang", client.language)
+    message = sms_text(context, lang, template_dir=template_dir)
+    encoding, segments = gsm7_info(message)
+    return SmsRow(client.code, client.name, number, message, encoding, segments), ""
 
 
 CSV_HEADER = ("Code client", "Client", "Numéro", "Message", "Encodage", "Segments")

@@ -202,9 +202,6 @@ def settings_warnings(settings: Settings, english_letters: bool = False,
     if not letters:  # an SMS gives only the phone number to call back
         return [] if phone else ["pas de « Téléphone » : le SMS ne peut pas dire comment vous "
                                  "joindre pour convenir d'un échéancier"]
-    contact = [] if phone or mail else [
-        "ni « Téléphone » ni « E-mail » : la lettre ne peut pas dire comment vous joindre pour "
-        "convenir d'un échéancier"]
     warnings = []
     missing = [key for attr, key in _LEGAL_MENTIONS if not getattr(settings.company, attr).strip()]
     if missing:
@@ -212,7 +209,9 @@ def settings_warnings(settings: Settings, english_letters: bool = False,
                         "R123-237) : " + ", ".join(f"« {k} »" for k in missing))
     if not settings.company.signatory.strip():
         warnings.append("pas de « Signataire » : les lettres ne seront pas signées d'un nom")
-    warnings += contact
+    if not phone and not mail:
+        warnings.append("ni « Téléphone » ni « E-mail » : la lettre ne peut pas dire comment vous "
+                        "joindre pour convenir d'un échéancier")
     title = settings.company.signatory_title.strip()
     if english_letters and title and not settings.company.signatory_title_en.strip():
         warnings.append(f"les lettres en anglais sont signées « {title} » : indiquez la fonction "
